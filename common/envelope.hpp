@@ -1,0 +1,46 @@
+#pragma once
+// The event envelope: the few fields of a Stripe event that routing needs, read in one forward
+// pass with simdjson's on-demand API. Nothing else of the body is materialised.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace stripe_sync {
+
+// simdjson reads up to this many bytes past the end of the JSON text; a buffer whose capacity
+// leaves this much room is parsed in place, anything else is copied once first.
+inline constexpr std::size_t kJsonPadding = 64;
+
+struct Envelope {
+  std::string id;                 // evt_...
+  std::string type;               // customer.subscription.updated
+  std::int64_t created = 0;       // unix seconds of the change
+  bool livemode = false;
+  std::string account;            // acct_... for Connect events, else empty
+  std::string object_type;        // data.object.object
+  std::string object_id;          // data.object.id
+  std::string customer;           // data.object.customer (empty when null or absent)
+  std::string previous_customer;  // data.previous_attributes.customer
+
+  // The Kafka key and Redis hash tag: the customer the event belongs to (see DESIGN.md),
+  // prefixed "acct_.../" for Connect events so two accounts never share a partition key.
+  std::string partition_key() const;
+};
+
+enum class EnvelopeStatus { ok, not_json, missing_field, wrong_type };
+
+struct EnvelopeResult {
+  EnvelopeStatus status = EnvelopeStatus::ok;
+  std::string detail;  // which field, or the parser's message; safe to show the sender
+  explicit operator bool() const { return status == EnvelopeStatus::ok; }
+};
+
+// Reads `json` in place when `capacity` >= json.size() + kJsonPadding (the bytes past the end
+// must be readable), else from a padded copy.
+EnvelopeResult read_envelope(std::string_view json, std::size_t capacity, Envelope& out);
+inline EnvelopeResult read_envelope(std::string_view json, Envelope& out) {
+  return read_envelope(json, json.size(), out);
+}
+
+}  // namespace stripe_sync

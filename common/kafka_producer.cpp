@@ -1,0 +1,187 @@
+#include "common/kafka_producer.hpp"
+
+#include <boost/asio/post.hpp>
+#include <cstring>
+
+#include "common/config.hpp"
+#include "common/kafka_handles.hpp"
+#include "common/log.hpp"
+
+namespace stripe_sync {
+
+namespace kafka {
+
+void set_conf(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, name, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    throw ConfigError(std::string("Kafka property ") + name + ": " + err);
+  }
+}
+
+void route_logs(rd_kafka_conf_t* conf) {
+  rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int level, const char* fac, const char* buf) {
+    // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug
+    log::Level l = level <= 3 ? log::Level::error
+                   : level == 4 ? log::Level::warn
+                   : level <= 6 ? log::Level::info
+                                : log::Level::debug;
+    if (log::enabled(l)) log::write(l, buf, {{"component", "librdkafka"}, {"facility", fac}});
+  });
+}
+
+}  // namespace kafka
+
+namespace {
+
+// Owned by us until rd_kafka_producev() succeeds, then by librdkafka until the delivery report,
+// where the report callback takes it back.
+struct Pending {
+  std::shared_ptr<const void> owner;
+  boost::asio::any_io_executor executor;
+  PublishHandler done;
+};
+
+PublishStatus classify(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR: return PublishStatus::ok;
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__PURGE_QUEUE:
+    case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT: return PublishStatus::timed_out;
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE: return PublishStatus::too_large;
+    case RD_KAFKA_RESP_ERR__FATAL:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED: return PublishStatus::fatal;
+    default: return PublishStatus::unavailable;
+  }
+}
+
+void complete(Pending* raw, PublishResult result) {
+  std::unique_ptr<Pending> p(raw);
+  auto ex = p->executor;
+  boost::asio::post(ex, [p = std::move(p), r = std::move(result)]() mutable {
+    p->done(std::move(r));
+  });
+}
+
+}  // namespace
+
+struct KafkaProducer::Impl {
+  kafka::HandlePtr handle;
+  std::vector<std::pair<std::string, kafka::TopicPtr>> topics;
+  std::atomic<bool> running{true};
+  std::thread poller;
+
+  rd_kafka_topic_t* topic(std::string_view name) const {
+    for (const auto& [n, t] : topics)
+      if (n == name) return t.get();
+    return nullptr;
+  }
+};
+
+KafkaProducer::KafkaProducer(const ProducerConfig& config) : impl_(std::make_unique<Impl>()) {
+  kafka::ConfPtr conf(rd_kafka_conf_new());
+  // Correctness settings: the broker has it on every in-sync replica before we say 200, and
+  // retries never duplicate or reorder within a partition.
+  kafka::set_conf(conf.get(), "bootstrap.servers", config.brokers);
+  kafka::set_conf(conf.get(), "enable.idempotence", "true");
+  kafka::set_conf(conf.get(), "acks", "all");
+  kafka::set_conf(conf.get(), "message.timeout.ms", std::to_string(config.message_timeout.count()));
+  kafka::set_conf(conf.get(), "linger.ms", std::to_string(config.linger.count()));
+  kafka::set_conf(conf.get(), "message.max.bytes", std::to_string(config.max_message_bytes));
+  kafka::set_conf(conf.get(), "client.id", config.client_id);
+  kafka::set_conf(conf.get(), "partitioner", "murmur2_random");  // the Java client's, by key
+  for (const auto& [k, v] : config.extra) kafka::set_conf(conf.get(), k.c_str(), v);
+  kafka::route_logs(conf.get());
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+    // Runs on our poll thread (inside rd_kafka_poll), never on an I/O thread.
+    PublishResult r;
+    r.status = classify(m->err);
+    if (m->err) r.error = rd_kafka_err2str(m->err);
+    r.partition = m->partition;
+    r.offset = m->offset;
+    complete(static_cast<Pending*>(m->_private), std::move(r));
+  });
+  rd_kafka_conf_set_error_cb(conf.get(), [](rd_kafka_t*, int err, const char* reason, void*) {
+    log::warn("kafka producer error", {{"component", "librdkafka"},
+                                       {"error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))},
+                                       {"reason", reason}});
+  });
+
+  char err[512];
+  impl_->handle.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
+  if (!impl_->handle) throw ConfigError(std::string("cannot create Kafka producer: ") + err);
+  conf.release();  // rd_kafka_new took it
+  for (const auto& t : config.topics) {
+    kafka::TopicPtr topic(rd_kafka_topic_new(impl_->handle.get(), t.c_str(), nullptr));
+    if (!topic) throw ConfigError("cannot create Kafka topic handle for " + t);
+    impl_->topics.emplace_back(t, std::move(topic));
+  }
+  impl_->poller = std::thread([impl = impl_.get()] {
+    while (impl->running.load(std::memory_order_acquire)) rd_kafka_poll(impl->handle.get(), 100);
+  });
+}
+
+KafkaProducer::~KafkaProducer() {
+  flush(std::chrono::milliseconds(1000));
+  impl_->running.store(false, std::memory_order_release);
+  impl_->poller.join();
+  rd_kafka_poll(impl_->handle.get(), 0);  // last delivery reports
+  impl_->topics.clear();
+}
+
+void KafkaProducer::publish(OutgoingMessage message, boost::asio::any_io_executor executor,
+                            PublishHandler done) {
+  auto pending = std::make_unique<Pending>(
+      Pending{std::move(message.owner), std::move(executor), std::move(done)});
+  rd_kafka_topic_t* topic = impl_->topic(message.topic);
+  if (topic == nullptr) {
+    complete(pending.release(), {PublishStatus::fatal, "topic not configured for this producer"});
+    return;
+  }
+  kafka::HeadersPtr headers(rd_kafka_headers_new(message.headers.size()));
+  for (const auto& h : message.headers) {
+    rd_kafka_header_add(headers.get(), h.name.data(), static_cast<ssize_t>(h.name.size()),
+                        h.value.data(), static_cast<ssize_t>(h.value.size()));
+  }
+  // No RD_KAFKA_MSG_F_COPY: librdkafka reads the value in place; Pending::owner keeps it alive.
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      impl_->handle.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+      RD_KAFKA_V_KEY(message.key.data(), message.key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(message.value.data()), message.value.size()),
+      RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(pending.get()), RD_KAFKA_V_END);
+  if (err) {
+    // Not enqueued: the headers and Pending are still ours.
+    complete(pending.release(), {classify(err), rd_kafka_err2str(err)});
+    return;
+  }
+  headers.release();   // owned by the message now
+  pending.release();   // returned to us by the delivery report
+}
+
+int KafkaProducer::flush(std::chrono::milliseconds deadline) {
+  rd_kafka_flush(impl_->handle.get(), static_cast<int>(deadline.count()));
+  int left = rd_kafka_outq_len(impl_->handle.get());
+  if (left > 0) {
+    log::warn("kafka producer flush deadline passed; purging", {{"messages", left}});
+    rd_kafka_purge(impl_->handle.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  }
+  return left;
+}
+
+bool KafkaProducer::broker_reachable(std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_topic_t* topic = impl_->topics.empty() ? nullptr : impl_->topics.front().second.get();
+  rd_kafka_resp_err_t err = rd_kafka_metadata(impl_->handle.get(), 0, topic, &md,
+                                              static_cast<int>(timeout.count()));
+  if (md) rd_kafka_metadata_destroy(md);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+std::size_t KafkaProducer::in_flight() const {
+  return static_cast<std::size_t>(rd_kafka_outq_len(impl_->handle.get()));
+}
+
+}  // namespace stripe_sync

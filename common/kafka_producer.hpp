@@ -1,0 +1,50 @@
+#pragma once
+// The idempotent, acks=all Kafka producer. Delivery reports are taken off librdkafka's threads
+// by our own poll thread and posted to the executor the caller named, so a request's completion
+// runs on that request's strand.
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/event_publisher.hpp"
+
+namespace stripe_sync {
+
+struct ProducerConfig {
+  std::string brokers;                              // bootstrap.servers
+  std::vector<std::string> topics;                  // every topic this producer writes to
+  std::chrono::milliseconds message_timeout{5000};  // delivery deadline (message.timeout.ms)
+  std::chrono::milliseconds linger{1};              // linger.ms: batching vs latency
+  std::size_t max_message_bytes = 1 << 20;          // message.max.bytes
+  std::string client_id = "stripe-sync";
+  std::map<std::string, std::string> extra;         // further librdkafka properties
+};
+
+class KafkaProducer final : public EventPublisher {
+ public:
+  // Throws ConfigError when librdkafka refuses the configuration.
+  explicit KafkaProducer(const ProducerConfig& config);
+  ~KafkaProducer() override;  // flushes for at most 1 s, then purges
+
+  void publish(OutgoingMessage message, boost::asio::any_io_executor executor,
+               PublishHandler done) override;
+
+  // Waits up to `deadline` for every queued message to be delivered; what remains is purged
+  // (its handlers run with timed_out). Returns the number of messages that were purged.
+  int flush(std::chrono::milliseconds deadline);
+
+  // Asks a broker for metadata (a blocking round trip: never call it on an I/O thread).
+  bool broker_reachable(std::chrono::milliseconds timeout);
+
+  std::size_t in_flight() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stripe_sync

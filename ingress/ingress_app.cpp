@@ -1,0 +1,123 @@
+#include "ingress/ingress_app.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/kafka_producer.hpp"
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "common/redis_probe.hpp"
+#include "ingress/http_server.hpp"
+#include "ingress/ingress_handler.hpp"
+
+namespace stripe_sync::ingress {
+
+namespace {
+ProducerConfig producer_config(const IngressConfig& c) {
+  ProducerConfig p;
+  p.brokers = c.kafka_brokers;
+  p.topics = {c.kafka_topic};
+  p.message_timeout = c.produce_timeout;
+  // Room for the largest body we accept plus headers and record overhead.
+  p.max_message_bytes = c.max_body_bytes + 64 * 1024;
+  p.client_id = "stripe-ingress";
+  return p;
+}
+}  // namespace
+
+struct IngressApp::Impl {
+  explicit Impl(IngressConfig c)
+      : config(std::move(c)),
+        producer(producer_config(config)),
+        metrics(registry),
+        handler(config, producer, metrics, Clock::system()),
+        work(boost::asio::make_work_guard(ioc)),
+        server(std::make_shared<HttpServer>(ioc, config, handler, metrics)) {}
+
+  void probe_loop() {
+    std::unique_lock lock(probe_mutex);
+    while (!probe_stop) {
+      lock.unlock();
+      // Blocking round trips, on this thread only: never on an I/O thread.
+      bool broker = producer.broker_reachable(std::chrono::milliseconds(1000));
+      bool redis = config.redis_url.empty() || redis_reachable(config.redis_url, std::chrono::milliseconds(1000));
+      bool was = handler.ready();
+      handler.set_ready(broker && redis);
+      if (was != (broker && redis)) {
+        log::info(broker && redis ? "ready" : "not ready",
+                  {{"broker", broker ? "up" : "down"}, {"redis", redis ? "up" : "down"}});
+      }
+      lock.lock();
+      probe_cv.wait_for(lock, std::chrono::seconds(1), [&] { return probe_stop; });
+    }
+  }
+
+  IngressConfig config;
+  metrics::Registry registry;
+  KafkaProducer producer;
+  IngressMetrics metrics;
+  IngressHandler handler;
+  boost::asio::io_context ioc;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
+  std::shared_ptr<HttpServer> server;
+  std::vector<std::thread> threads;
+  std::thread probe;
+  std::mutex probe_mutex;
+  std::condition_variable probe_cv;
+  bool probe_stop = false;
+  bool stopped = false;
+};
+
+IngressApp::IngressApp(IngressConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+IngressApp::~IngressApp() { shutdown(std::chrono::milliseconds(1000)); }
+
+void IngressApp::start() {
+  impl_->server->start();
+  for (int i = 0; i < impl_->config.threads; ++i) {
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  impl_->probe = std::thread([this] { impl_->probe_loop(); });
+  auto ep = impl_->server->local_endpoint();
+  log::info("listening", {{"address", ep.address().to_string()},
+                          {"port", static_cast<int>(ep.port())},
+                          {"threads", impl_->config.threads}});
+}
+
+boost::asio::ip::tcp::endpoint IngressApp::endpoint() const {
+  return impl_->server->local_endpoint();
+}
+
+std::string IngressApp::metrics_text() const { return impl_->registry.render(); }
+
+bool IngressApp::shutdown(std::chrono::milliseconds deadline) {
+  if (impl_->stopped) return true;
+  impl_->stopped = true;
+  auto until = std::chrono::steady_clock::now() + deadline;
+  impl_->server->begin_shutdown();
+  // Busy connections finish their request (bounded by the produce timeout) and then close.
+  while (impl_->server->open_sessions() > 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  bool clean = impl_->server->open_sessions() == 0;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+  int purged = impl_->producer.flush(std::max(left, std::chrono::milliseconds(100)));
+  {
+    std::lock_guard lock(impl_->probe_mutex);
+    impl_->probe_stop = true;
+  }
+  impl_->probe_cv.notify_all();
+  if (impl_->probe.joinable()) impl_->probe.join();
+  impl_->work.reset();
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  log::info("stopped", {{"clean", clean ? "true" : "false"}, {"purged", purged}});
+  return clean && purged == 0;
+}
+
+}  // namespace stripe_sync::ingress

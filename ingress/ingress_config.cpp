@@ -1,0 +1,66 @@
+#include "ingress/ingress_config.hpp"
+
+namespace stripe_sync::ingress {
+
+namespace {
+const SettingSpec kSettings[] = {
+    {"STRIPE_WEBHOOK_SECRET", "", "webhook signing secrets (whsec_...), comma-separated; every one is tried, for rotation", true, true},
+    {"KAFKA_BROKERS", "", "Kafka bootstrap servers, host:port[,host:port]", true},
+    {"KAFKA_TOPIC", "stripe.events", "topic the verified events are produced to"},
+    {"REDIS_URL", "", "redis://[:password@]host:port[/db]; when set, /readyz also checks Redis"},
+    {"INGRESS_LISTEN", "127.0.0.1:8080", "address and port to listen on (port 0 picks a free one)"},
+    {"INGRESS_THREADS", "2", "I/O threads serving connections"},
+    {"WEBHOOK_TOLERANCE_S", "300", "largest accepted |now - t| of a signature, seconds (0 disables the check)"},
+    {"WEBHOOK_MAX_BYTES", "1048576", "largest accepted webhook body; larger answers 413"},
+    {"INGRESS_PRODUCE_TIMEOUT_MS", "5000", "how long a webhook waits for the broker before 503"},
+    {"INGRESS_HEADER_TIMEOUT_MS", "10000", "deadline to receive a request's headers (also the keep-alive idle limit)"},
+    {"INGRESS_BODY_TIMEOUT_MS", "30000", "deadline to receive a request's body"},
+    {"INGRESS_MAX_CONNECTIONS", "10000", "open connections beyond this are closed at accept"},
+    {"WEBHOOK_ALLOWED_CIDRS", "", "comma-separated CIDRs allowed to POST webhooks (empty: any); others get 403"},
+    {"TRUSTED_PROXY_CIDRS", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed"},
+    {"LOG_LEVEL", "info", "debug, info, warn or error"},
+    {"LOG_FORMAT", "json", "json (one object a line) or text"},
+};
+
+std::vector<Cidr> cidrs(const Settings& s, std::string_view name) {
+  std::vector<Cidr> out;
+  for (const auto& item : s.get_list(name)) {
+    auto c = parse_cidr(item);
+    if (!c) throw ConfigError(std::string(name) + " has a malformed CIDR: '" + item + "'");
+    out.push_back(*c);
+  }
+  return out;
+}
+}  // namespace
+
+std::span<const SettingSpec> ingress_settings() { return kSettings; }
+
+IngressConfig ingress_config_from(const Settings& s) {
+  IngressConfig c;
+  c.webhook_secrets = s.get_list("STRIPE_WEBHOOK_SECRET");
+  if (c.webhook_secrets.empty()) throw ConfigError("missing required setting STRIPE_WEBHOOK_SECRET");
+  c.kafka_brokers = s.get("KAFKA_BROKERS");
+  c.kafka_topic = s.get("KAFKA_TOPIC");
+  c.redis_url = s.get("REDIS_URL");
+  auto hp = parse_host_port(s.get("INGRESS_LISTEN"), "INGRESS_LISTEN");
+  c.listen_host = hp.host;
+  c.listen_port = hp.port;
+  c.threads = static_cast<int>(s.get_int("INGRESS_THREADS", 1, 256));
+  c.tolerance_s = s.get_int("WEBHOOK_TOLERANCE_S", 0, 86400);
+  c.max_body_bytes = static_cast<std::size_t>(s.get_int("WEBHOOK_MAX_BYTES", 1024, 64 << 20));
+  c.produce_timeout = s.get_ms("INGRESS_PRODUCE_TIMEOUT_MS", 100, 300000);
+  c.header_timeout = s.get_ms("INGRESS_HEADER_TIMEOUT_MS", 100, 3600000);
+  c.body_timeout = s.get_ms("INGRESS_BODY_TIMEOUT_MS", 100, 3600000);
+  c.max_connections = static_cast<std::size_t>(s.get_int("INGRESS_MAX_CONNECTIONS", 1, 1000000));
+  c.allowed_cidrs = cidrs(s, "WEBHOOK_ALLOWED_CIDRS");
+  c.trusted_proxy_cidrs = cidrs(s, "TRUSTED_PROXY_CIDRS");
+  try {
+    c.log_level = log::parse_level(s.get("LOG_LEVEL"));
+    c.log_format = log::parse_format(s.get("LOG_FORMAT"));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(std::string("LOG_LEVEL/LOG_FORMAT ") + e.what());
+  }
+  return c;
+}
+
+}  // namespace stripe_sync::ingress

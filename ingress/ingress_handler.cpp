@@ -1,0 +1,215 @@
+#include "ingress/ingress_handler.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/field.hpp>
+#include <chrono>
+
+#include "common/json_writer.hpp"
+#include "common/log.hpp"
+#include "ingress/webhook.hpp"
+
+namespace stripe_sync::ingress {
+
+namespace {
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+}  // namespace
+
+Clock Clock::system() {
+  return {[] {
+            return std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                .count();
+          },
+          [] {
+            return std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                .count();
+          }};
+}
+
+IngressMetrics::IngressMetrics(metrics::Registry& r)
+    : ack_seconds(r.histogram("stripe_ingress_webhook_ack_seconds",
+                              "Time from a webhook fully received to its 200, seconds")),
+      open_connections(r.gauge("stripe_ingress_open_connections", "Open HTTP connections")),
+      rejected_connections(r.counter("stripe_ingress_connections_rejected_total",
+                                     "Connections closed at accept: INGRESS_MAX_CONNECTIONS reached")),
+      registry(r),
+#define WEBHOOK_COUNTER(label)                                                              \
+  r.counter("stripe_ingress_webhooks_total", "Webhook requests by outcome", "outcome=\"" label "\"")
+      accepted_(WEBHOOK_COUNTER("accepted")),
+      invalid_signature_(WEBHOOK_COUNTER("invalid_signature")),
+      invalid_event_(WEBHOOK_COUNTER("invalid_event")),
+      bad_request_(WEBHOOK_COUNTER("bad_request")),
+      forbidden_(WEBHOOK_COUNTER("forbidden")),
+      too_large_(WEBHOOK_COUNTER("payload_too_large")),
+      upstream_unavailable_(WEBHOOK_COUNTER("upstream_unavailable")),
+#undef WEBHOOK_COUNTER
+      status_2xx_(r.counter("stripe_ingress_http_responses_total", "HTTP responses by status class", "code=\"2xx\"")),
+      status_4xx_(r.counter("stripe_ingress_http_responses_total", "HTTP responses by status class", "code=\"4xx\"")),
+      status_5xx_(r.counter("stripe_ingress_http_responses_total", "HTTP responses by status class", "code=\"5xx\"")) {}
+
+void IngressMetrics::webhook(std::string_view outcome) {
+  if (outcome == "accepted") accepted_.inc();
+  else if (outcome == "invalid_signature") invalid_signature_.inc();
+  else if (outcome == "invalid_event") invalid_event_.inc();
+  else if (outcome == "bad_request") bad_request_.inc();
+  else if (outcome == "forbidden") forbidden_.inc();
+  else if (outcome == "payload_too_large") too_large_.inc();
+  else if (outcome == "upstream_unavailable") upstream_unavailable_.inc();
+}
+
+void IngressMetrics::response(unsigned status) {
+  if (status < 400) status_2xx_.inc();
+  else if (status < 500) status_4xx_.inc();
+  else status_5xx_.inc();
+}
+
+IngressHandler::IngressHandler(const IngressConfig& config, EventPublisher& publisher,
+                               IngressMetrics& metrics, Clock clock)
+    : config_(config),
+      verifier_(config.webhook_secrets, config.tolerance_s),
+      publisher_(publisher),
+      metrics_(metrics),
+      clock_(std::move(clock)) {}
+
+Response IngressHandler::json_response(unsigned status, std::string body, const Request& req) const {
+  Response res{static_cast<http::status>(status), req.version()};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+Response IngressHandler::error_for(const Request& req, ErrorCode code, std::string_view message) const {
+  return error_response(code, message, req.version(), req.keep_alive());
+}
+
+Response IngressHandler::error_response(ErrorCode code, std::string_view message, unsigned version,
+                                        bool keep_alive) const {
+  Response res{static_cast<http::status>(http_status(code)), version};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(keep_alive);
+  res.body() = error_body(code, message, clock_.unix_ms());
+  res.prepare_payload();
+  return res;
+}
+
+void IngressHandler::handle(std::shared_ptr<Request> req, const boost::asio::ip::address& peer,
+                            boost::asio::any_io_executor executor, Respond respond) {
+  std::string_view path = path_of(req->target());
+  const bool get = req->method() == http::verb::get || req->method() == http::verb::head;
+  auto method_not_allowed = [&](std::string_view allow) {
+    Response res = error_for(*req, ErrorCode::method_not_allowed,
+                             "method not allowed; use " + std::string(allow));
+    res.set(http::field::allow, allow);
+    respond(std::move(res));
+  };
+
+  if (path == "/webhooks/stripe" || path == "/api/payment/portal/webhook") {
+    if (req->method() != http::verb::post) return method_not_allowed("POST");
+    return handle_webhook(std::move(req), peer, std::move(executor), std::move(respond));
+  }
+  if (path == "/healthz") {
+    if (!get) return method_not_allowed("GET");
+    return respond(json_response(200, R"({"status":"ok"})", *req));
+  }
+  if (path == "/readyz") {
+    if (!get) return method_not_allowed("GET");
+    if (ready()) return respond(json_response(200, R"({"status":"ready"})", *req));
+    return respond(error_for(*req, ErrorCode::upstream_unavailable, "the Kafka broker is not reachable"));
+  }
+  if (path == "/metrics") {
+    if (!get) return method_not_allowed("GET");
+    Response res = json_response(200, metrics_.registry.render(), *req);
+    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    return respond(std::move(res));
+  }
+  respond(error_for(*req, ErrorCode::not_found, "no such route"));
+}
+
+void IngressHandler::handle_webhook(std::shared_ptr<Request> req,
+                                    const boost::asio::ip::address& peer,
+                                    boost::asio::any_io_executor executor, Respond respond) {
+  const std::int64_t received_ms = clock_.unix_ms();
+  const auto started = std::chrono::steady_clock::now();
+  if (!config_.allowed_cidrs.empty()) {
+    auto client = client_address(peer, (*req)["X-Forwarded-For"],
+                                 config_.trusted_proxy_cidrs);
+    if (!contains_any(config_.allowed_cidrs, client)) {
+      metrics_.webhook("forbidden");
+      const std::string client_text = client.to_string();
+      log::warn("webhook from an address outside WEBHOOK_ALLOWED_CIDRS", {{"client", client_text}});
+      return respond(error_for(*req, ErrorCode::forbidden, "source address not allowed"));
+    }
+  }
+
+  const std::string& body = req->body();
+  WebhookInput in{(*req)["Stripe-Signature"], (*req)[http::field::content_type], body,
+                  body.capacity(), clock_.unix_s()};
+  auto decision = check_webhook(verifier_, in);
+  if (auto* no = std::get_if<WebhookRejection>(&decision)) {
+    metrics_.webhook(no->outcome);
+    log::info("webhook rejected", {{"reason", no->outcome}, {"detail", no->message}});
+    return respond(error_for(*req, no->code, no->message));
+  }
+  auto event = std::make_shared<VerifiedEvent>(std::move(std::get<VerifiedEvent>(decision)));
+
+  // Whichever comes first on this strand answers: the delivery report or the deadline.
+  struct Pending {
+    Respond respond;
+    boost::asio::steady_timer timer;
+    Pending(Respond r, boost::asio::any_io_executor ex) : respond(std::move(r)), timer(ex) {}
+  };
+  auto pending = std::make_shared<Pending>(std::move(respond), executor);
+  pending->timer.expires_after(config_.produce_timeout);
+  pending->timer.async_wait([this, pending, req, event](boost::system::error_code ec) {
+    if (ec || !pending->respond) return;
+    metrics_.webhook("upstream_unavailable");
+    log::warn("broker did not acknowledge in time",
+              {{"event_id", event->envelope.id}, {"customer", event->key}});
+    Response res = error_for(*req, ErrorCode::upstream_unavailable,
+                             "the event could not be stored in time; retry later");
+    res.set(http::field::retry_after, "5");
+    std::exchange(pending->respond, nullptr)(std::move(res));
+  });
+
+  EventHeaders storage;
+  OutgoingMessage msg = event_message(config_.kafka_topic, *event, body, received_ms, "webhook", storage);
+  msg.owner = req;  // the body stays alive until librdkafka is done with it
+  publisher_.publish(std::move(msg), executor, [this, pending, req, event, started](PublishResult r) {
+    pending->timer.cancel();
+    if (!pending->respond) {
+      // Answered 503 already; Stripe will retry and the worker dedupes by event id.
+      log::info("late delivery report after 503",
+                {{"event_id", event->envelope.id}, {"ok", r.status == PublishStatus::ok ? "true" : "false"}});
+      return;
+    }
+    Respond answer = std::exchange(pending->respond, nullptr);
+    if (r.status != PublishStatus::ok) {
+      metrics_.webhook("upstream_unavailable");
+      log::warn("event not stored by the broker",
+                {{"event_id", event->envelope.id}, {"customer", event->key}, {"error", r.error}});
+      Response res = error_for(*req, ErrorCode::upstream_unavailable,
+                               "the event could not be stored; retry later");
+      res.set(http::field::retry_after, "5");
+      return answer(std::move(res));
+    }
+    metrics_.webhook("accepted");
+    metrics_.ack_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    log::debug("webhook stored", {{"event_id", event->envelope.id}, {"customer", event->key},
+                                  {"partition", r.partition}, {"offset", r.offset}});
+    std::string out;
+    JsonObjectWriter w(out);
+    w.field("success", true).field("event_id", event->envelope.id);
+    w.close();
+    answer(json_response(200, std::move(out), *req));
+  });
+}
+
+}  // namespace stripe_sync::ingress

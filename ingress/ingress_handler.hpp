@@ -1,0 +1,79 @@
+#pragma once
+// Routes one parsed request to its handler and answers through `respond`. The webhook route is
+// asynchronous (it waits for the broker); every other route answers at once.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <atomic>
+#include <functional>
+#include <memory>
+
+#include "common/event_publisher.hpp"
+#include "common/error_body.hpp"
+#include "common/metrics.hpp"
+#include "common/signature.hpp"
+#include "ingress/http_types.hpp"
+#include "ingress/ingress_config.hpp"
+
+namespace stripe_sync::ingress {
+
+// Time sources, injected so tests decide what "now" is.
+struct Clock {
+  std::function<std::int64_t()> unix_s;
+  std::function<std::int64_t()> unix_ms;
+  static Clock system();
+};
+
+class IngressMetrics {
+ public:
+  explicit IngressMetrics(metrics::Registry& registry);
+  void webhook(std::string_view outcome);
+  void response(unsigned status);
+  metrics::Histogram& ack_seconds;
+  metrics::Gauge& open_connections;
+  metrics::Counter& rejected_connections;
+  metrics::Registry& registry;
+
+ private:
+  metrics::Counter& accepted_;
+  metrics::Counter& invalid_signature_;
+  metrics::Counter& invalid_event_;
+  metrics::Counter& bad_request_;
+  metrics::Counter& forbidden_;
+  metrics::Counter& too_large_;
+  metrics::Counter& upstream_unavailable_;
+  metrics::Counter& status_2xx_;
+  metrics::Counter& status_4xx_;
+  metrics::Counter& status_5xx_;
+};
+
+class IngressHandler {
+ public:
+  IngressHandler(const IngressConfig& config, EventPublisher& publisher, IngressMetrics& metrics,
+                 Clock clock);
+
+  // `executor` is the connection's strand: completions and the produce timer run there.
+  void handle(std::shared_ptr<Request> request, const boost::asio::ip::address& peer,
+              boost::asio::any_io_executor executor, Respond respond);
+
+  // A response for a request the session could not even finish reading (413, 400).
+  Response error_response(ErrorCode code, std::string_view message, unsigned version,
+                          bool keep_alive) const;
+
+  void set_ready(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
+  bool ready() const { return ready_.load(std::memory_order_relaxed); }
+
+ private:
+  void handle_webhook(std::shared_ptr<Request> request, const boost::asio::ip::address& peer,
+                      boost::asio::any_io_executor executor, Respond respond);
+  Response json_response(unsigned status, std::string body, const Request& req) const;
+  Response error_for(const Request& req, ErrorCode code, std::string_view message) const;
+
+  const IngressConfig& config_;
+  SignatureVerifier verifier_;
+  EventPublisher& publisher_;
+  IngressMetrics& metrics_;
+  Clock clock_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace stripe_sync::ingress

@@ -1,0 +1,50 @@
+#pragma once
+// The webhook's decision, with no I/O: is this request a verified Stripe event, and if so what
+// goes to Kafka. The HTTP session and the producer only move the bytes this decides about.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "common/envelope.hpp"
+#include "common/error_body.hpp"
+#include "common/event_publisher.hpp"
+#include "common/signature.hpp"
+
+namespace stripe_sync::ingress {
+
+struct WebhookInput {
+  std::string_view signature_header;
+  std::string_view content_type;
+  std::string_view body;
+  std::size_t body_capacity = 0;  // bytes readable from body.data(): lets simdjson parse in place
+  std::int64_t now_s = 0;
+};
+
+struct WebhookRejection {
+  ErrorCode code;
+  std::string message;   // safe to send: never contains a secret or the payload
+  std::string_view outcome;  // metric label
+};
+
+struct VerifiedEvent {
+  Envelope envelope;
+  std::string key;  // partition key
+};
+
+std::variant<VerifiedEvent, WebhookRejection> check_webhook(const SignatureVerifier& verifier,
+                                                            const WebhookInput& input);
+
+// Header values kept alive for the duration of one publish() call.
+struct EventHeaders {
+  std::string created;
+  std::string received_ms;
+};
+
+// The Kafka message for a verified event: the raw body byte for byte, keyed by customer, with
+// the headers of DESIGN.md. `value` must stay alive until the publish completes (set owner).
+OutgoingMessage event_message(std::string_view topic, const VerifiedEvent& event,
+                              std::string_view body, std::int64_t received_ms,
+                              std::string_view source, EventHeaders& storage);
+
+}  // namespace stripe_sync::ingress

@@ -1,0 +1,78 @@
+// stripe-sync broker: librdkafka's mock cluster as a stand-alone process.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "common/config.hpp"
+#include "common/log.hpp"
+#include "common/mock_cluster.hpp"
+#include "worker/cli_commands.hpp"
+
+namespace stripe_sync::cli {
+
+namespace {
+const SettingSpec kBrokerSettings[] = {
+    {"", "3", "number of brokers (replication is min(3, brokers))", false, false, "brokers"},
+    {"", "", "also write the bootstrap servers to this file (written atomically)", false, false, "bootstrap-file"},
+    {"KAFKA_TOPIC", "stripe.events", "the events topic to create"},
+    {"KAFKA_DLQ_TOPIC", "stripe.events.dlq", "the dead-letter topic to create"},
+    {"", "6", "partitions of the events topic", false, false, "partitions"},
+    {"LOG_LEVEL", "warn", "debug, info, warn or error"},
+    {"LOG_FORMAT", "json", "json or text"},
+};
+
+constexpr const char* kBrokerUsage =
+    "stripe-sync broker [--brokers N] [--bootstrap-file PATH]\n\n"
+    "Runs an embedded Kafka-protocol broker (librdkafka's mock cluster) for local runs and tests.\n"
+    "It keeps EVERYTHING IN MEMORY: topics and offsets are gone when it stops. Production uses\n"
+    "real Kafka (see deploy/). It creates the events topic and the dead-letter topic, prints its\n"
+    "bootstrap servers as the first line on stdout once it accepts connections, and runs until\n"
+    "SIGINT or SIGTERM.";
+}  // namespace
+
+int run_broker(const std::vector<std::string>& args) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // before librdkafka starts its threads
+
+  auto s = Settings::load(kBrokerSettings, args, ::getenv);
+  if (s.help_requested()) {
+    std::fputs(Settings::help_text(kBrokerUsage, kBrokerSettings).c_str(), stdout);
+    return 0;
+  }
+  if (!s.positional().empty()) throw ConfigError("unexpected argument '" + s.positional().front() + "'");
+  log::configure(log::parse_level(s.get("LOG_LEVEL")), log::parse_format(s.get("LOG_FORMAT")),
+                 "stripe-sync-broker");
+  int brokers = static_cast<int>(s.get_int("brokers", 1, 16));
+  int partitions = static_cast<int>(s.get_int("partitions", 1, 1024));
+
+  MockKafkaCluster cluster(brokers);
+  cluster.create_topic(s.get("KAFKA_TOPIC"), partitions);
+  cluster.create_topic(s.get("KAFKA_DLQ_TOPIC"), 1);
+  const std::string bootstrap = cluster.bootstrap_servers();
+
+  if (const std::string& path = s.get("bootstrap-file"); !path.empty()) {
+    std::string tmp = path + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << bootstrap << "\n";
+      if (!out.flush()) throw std::runtime_error("cannot write " + tmp);
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot write " + path);
+  }
+  // The listeners were bound and listening when the cluster was created: say so now.
+  std::cout << bootstrap << std::endl;
+  log::info("embedded broker running (in memory only)",
+            {{"bootstrap", bootstrap}, {"brokers", brokers}, {"partitions", partitions}});
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log::info("embedded broker stopping", {{"signal", sig}});
+  return 0;
+}
+
+}  // namespace stripe_sync::cli

@@ -33,6 +33,8 @@ IngressMetrics::IngressMetrics(metrics::Registry& r)
     : ack_seconds(r.histogram("stripe_ingress_webhook_ack_seconds",
                               "Time from a webhook fully received to its 200, seconds")),
       open_connections(r.gauge("stripe_ingress_open_connections", "Open HTTP connections")),
+      in_flight(r.gauge("stripe_ingress_webhooks_in_flight",
+                        "Verified webhooks handed to the producer and not yet reported on")),
       rejected_connections(r.counter("stripe_ingress_connections_rejected_total",
                                      "Connections closed at accept: INGRESS_MAX_CONNECTIONS reached")),
       registry(r),
@@ -181,7 +183,9 @@ void IngressHandler::handle_webhook(std::shared_ptr<Request> req,
   EventHeaders storage;
   OutgoingMessage msg = event_message(config_.kafka_topic, *event, body, received_ms, "webhook", storage);
   msg.owner = req;  // the body stays alive until librdkafka is done with it
+  metrics_.in_flight.add(1);
   publisher_.publish(std::move(msg), executor, [this, pending, req, event, started](PublishResult r) {
+    metrics_.in_flight.add(-1);
     pending->timer.cancel();
     if (!pending->respond) {
       // Answered 503 already; Stripe will retry and the worker dedupes by event id.

@@ -30,6 +30,7 @@ class IngressMetrics {
   void response(unsigned status);
   metrics::Histogram& ack_seconds;
   metrics::Gauge& open_connections;
+  metrics::Gauge& in_flight;
   metrics::Counter& rejected_connections;
   metrics::Registry& registry;
 

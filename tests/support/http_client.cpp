@@ -1,0 +1,66 @@
+#include "tests/support/http_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <algorithm>
+
+namespace stripe_sync::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+struct HttpClient::Impl {
+  asio::io_context ioc;
+  beast::tcp_stream stream{ioc};
+  beast::flat_buffer buffer;
+};
+
+HttpClient::HttpClient(std::uint16_t port) : impl_(std::make_unique<Impl>()) {
+  impl_->stream.expires_after(std::chrono::seconds(30));
+  impl_->stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+}
+
+HttpClient::~HttpClient() {
+  beast::error_code ec;
+  impl_->stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+}
+
+HttpResult HttpClient::request(const std::string& method, const std::string& target,
+                               const std::string& body,
+                               const std::map<std::string, std::string>& headers) {
+  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  if (!body.empty() || method == "POST") req.prepare_payload();
+  impl_->stream.expires_after(std::chrono::seconds(30));
+  http::write(impl_->stream, req);
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 << 20);
+  http::read(impl_->stream, impl_->buffer, parser);
+  auto& res = parser.get();
+  HttpResult out;
+  out.status = static_cast<int>(res.result_int());
+  out.body = res.body();
+  out.keep_alive = res.keep_alive();
+  for (const auto& f : res) {
+    std::string name(f.name_string());
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    out.headers[name] = std::string(f.value());
+  }
+  return out;
+}
+
+HttpResult post_webhook(std::uint16_t port, const std::string& body, const std::string& signature) {
+  HttpClient c(port);
+  return c.request("POST", "/webhooks/stripe", body,
+                   {{"Content-Type", "application/json; charset=utf-8"},
+                    {"Stripe-Signature", signature}});
+}
+
+}  // namespace stripe_sync::test

@@ -25,6 +25,8 @@ ProducerConfig producer_config(const IngressConfig& c) {
   // Room for the largest body we accept plus headers and record overhead.
   p.max_message_bytes = c.max_body_bytes + 64 * 1024;
   p.client_id = "stripe-ingress";
+  // Reconnect quickly once a broker is back: a request waits at most the produce timeout.
+  p.extra["reconnect.backoff.max.ms"] = "1000";
   return p;
 }
 }  // namespace

@@ -18,89 +18,82 @@ EnvelopeResult json_error(simdjson::error_code e) {
 namespace od = simdjson::ondemand;
 using simdjson::SIMDJSON_PADDING;
 
-simdjson::error_code read_id_like(od::value v, std::string& out) {
+// Calls on_field(key, value) for each field of `o`, in document order, in one forward pass.
+// on_field returns an EnvelopeResult; the first failure stops the walk.
+template <class OnField>
+EnvelopeResult for_each_field(od::object o, OnField&& on_field) {
+  for (auto field : o) {
+    od::field f;
+    if (auto e = std::move(field).get(f)) return json_error(e);
+    std::string_view k;
+    if (auto e = f.unescaped_key().get(k)) return json_error(e);
+    if (auto r = on_field(k, f.value()); !r) return r;
+  }
+  return {};
+}
+
+EnvelopeResult read_string(od::value v, std::string& out, const char* path) {
+  std::string_view s;
+  if (v.get_string().get(s)) return fail(EnvelopeStatus::wrong_type, std::string(path) + " must be a string");
+  out.assign(s);
+  return {};
+}
+
+// A string, null (left empty), or an expanded object whose "id" is taken (`customer` may be
+// expanded in API responses replayed by backfill).
+EnvelopeResult read_id_like(od::value v, std::string& out, const char* path) {
   od::json_type t;
-  if (auto e = v.type().get(t)) return e;
-  if (t == od::json_type::null) return simdjson::SUCCESS;
-  if (t == od::json_type::string) {
-    std::string_view s;
-    if (auto e = v.get_string().get(s)) return e;
-    out.assign(s);
-    return simdjson::SUCCESS;
-  }
-  if (t == od::json_type::object) {
+  if (v.type().get(t) == simdjson::SUCCESS) {
+    if (t == od::json_type::null) return {};
+    if (t == od::json_type::string) return read_string(v, out, path);
     od::object o;
-    if (auto e = v.get_object().get(o)) return e;
-    for (auto field : o) {
-      od::field f;
-      if (auto e = std::move(field).get(f)) return e;
-      std::string_view k;
-      if (auto e = f.unescaped_key().get(k)) return e;
-      if (k == "id") {
-        if (auto e = read_id_like(f.value(), out)) return e;
-      }
+    if (t == od::json_type::object && v.get_object().get(o) == simdjson::SUCCESS) {
+      return for_each_field(o, [&](std::string_view k, od::value fv) -> EnvelopeResult {
+        return k == "id" ? read_string(fv, out, path) : EnvelopeResult{};
+      });
     }
-    return simdjson::SUCCESS;
   }
-  return simdjson::INCORRECT_TYPE;
+  return fail(EnvelopeStatus::wrong_type, std::string(path) + " must be a string or null");
+}
+
+EnvelopeResult object_of(od::value v, od::object& o, const char* path) {
+  if (v.get_object().get(o)) return fail(EnvelopeStatus::wrong_type, std::string(path) + " must be an object");
+  return {};
 }
 
 EnvelopeResult read_object(od::value v, Envelope& out, bool& has_id) {
   od::object o;
-  if (v.get_object().get(o)) return fail(EnvelopeStatus::wrong_type, "data.object must be an object");
-  for (auto field : o) {
-    od::field f;
-    if (auto e = std::move(field).get(f)) return json_error(e);
-    std::string_view k;
-    if (auto e = f.unescaped_key().get(k)) return json_error(e);
-    if (k == "object") {
-      std::string_view s;
-      if (f.value().get_string().get(s)) return fail(EnvelopeStatus::wrong_type, "data.object.object must be a string");
-      out.object_type.assign(s);
-    } else if (k == "id") {
-      std::string_view s;
-      if (f.value().get_string().get(s)) return fail(EnvelopeStatus::wrong_type, "data.object.id must be a string");
-      out.object_id.assign(s);
+  if (auto r = object_of(v, o, "data.object"); !r) return r;
+  // Every field but these three is skipped unparsed (on-demand), though checked for structure.
+  return for_each_field(o, [&](std::string_view k, od::value fv) -> EnvelopeResult {
+    if (k == "object") return read_string(fv, out.object_type, "data.object.object");
+    if (k == "id") {
       has_id = true;
-    } else if (k == "customer") {
-      if (read_id_like(f.value(), out.customer)) return fail(EnvelopeStatus::wrong_type, "data.object.customer must be a string or null");
+      return read_string(fv, out.object_id, "data.object.id");
     }
-    // Every other field is skipped unparsed (on-demand), though still checked for structure.
-  }
-  return {};
-}
-
-EnvelopeResult read_previous(od::value v, Envelope& out) {
-  od::object o;
-  if (v.get_object().get(o)) return fail(EnvelopeStatus::wrong_type, "data.previous_attributes must be an object");
-  for (auto field : o) {
-    od::field f;
-    if (auto e = std::move(field).get(f)) return json_error(e);
-    std::string_view k;
-    if (auto e = f.unescaped_key().get(k)) return json_error(e);
-    if (k == "customer") {
-      if (read_id_like(f.value(), out.previous_customer)) return fail(EnvelopeStatus::wrong_type, "data.previous_attributes.customer must be a string or null");
-    }
-  }
-  return {};
+    if (k == "customer") return read_id_like(fv, out.customer, "data.object.customer");
+    return {};
+  });
 }
 
 EnvelopeResult read_data(od::value v, Envelope& out, bool& has_object, bool& has_id) {
   od::object o;
-  if (v.get_object().get(o)) return fail(EnvelopeStatus::wrong_type, "data must be an object");
-  for (auto field : o) {
-    od::field f;
-    if (auto e = std::move(field).get(f)) return json_error(e);
-    std::string_view k;
-    if (auto e = f.unescaped_key().get(k)) return json_error(e);
+  if (auto r = object_of(v, o, "data"); !r) return r;
+  return for_each_field(o, [&](std::string_view k, od::value fv) -> EnvelopeResult {
     if (k == "object") {
       has_object = true;
-      if (auto r = read_object(f.value(), out, has_id); !r) return r;
-    } else if (k == "previous_attributes") {
-      if (auto r = read_previous(f.value(), out); !r) return r;
+      return read_object(fv, out, has_id);
     }
-  }
-  return {};
+    if (k == "previous_attributes") {
+      od::object prev;
+      if (auto r = object_of(fv, prev, "data.previous_attributes"); !r) return r;
+      return for_each_field(prev, [&](std::string_view pk, od::value pv) -> EnvelopeResult {
+        return pk == "customer" ? read_id_like(pv, out.previous_customer, "data.previous_attributes.customer")
+                                : EnvelopeResult{};
+      });
+    }
+    return {};
+  });
 }
 
 EnvelopeResult read_document(od::document& doc, Envelope& out) {
@@ -109,44 +102,36 @@ EnvelopeResult read_document(od::document& doc, Envelope& out) {
     if (e == simdjson::INCORRECT_TYPE) return fail(EnvelopeStatus::wrong_type, "body must be a JSON object");
     return json_error(e);
   }
-  bool has_id = false, has_type = false, has_created = false, has_data = false;
-  bool has_object = false, has_object_id = false;
-  for (auto field : top) {
-    od::field f;
-    if (auto e = std::move(field).get(f)) return json_error(e);
-    std::string_view k;
-    if (auto e = f.unescaped_key().get(k)) return json_error(e);
-    if (k == "id") {
-      std::string_view s;
-      if (f.value().get_string().get(s)) return fail(EnvelopeStatus::wrong_type, "id must be a string");
-      out.id.assign(s);
-      has_id = !s.empty();
-    } else if (k == "type") {
-      std::string_view s;
-      if (f.value().get_string().get(s)) return fail(EnvelopeStatus::wrong_type, "type must be a string");
-      out.type.assign(s);
-      has_type = !s.empty();
-    } else if (k == "created") {
+  bool has_data = false, has_object = false, has_object_id = false, has_created = false;
+  auto walked = for_each_field(top, [&](std::string_view k, od::value fv) -> EnvelopeResult {
+    if (k == "id") return read_string(fv, out.id, "id");
+    if (k == "type") return read_string(fv, out.type, "type");
+    if (k == "created") {
       std::int64_t c;
-      if (f.value().get_int64().get(c) || c < 0) return fail(EnvelopeStatus::wrong_type, "created must be a non-negative integer");
+      if (fv.get_int64().get(c) || c < 0) return fail(EnvelopeStatus::wrong_type, "created must be a non-negative integer");
       out.created = c;
       has_created = true;
-    } else if (k == "livemode") {
-      bool b;
-      if (f.value().get_bool().get(b)) return fail(EnvelopeStatus::wrong_type, "livemode must be a boolean");
-      out.livemode = b;
-    } else if (k == "account") {
-      if (read_id_like(f.value(), out.account)) return fail(EnvelopeStatus::wrong_type, "account must be a string or null");
-    } else if (k == "data") {
-      has_data = true;
-      if (auto r = read_data(f.value(), out, has_object, has_object_id); !r) return r;
+      return {};
     }
-  }
+    if (k == "livemode") {
+      bool b;
+      if (fv.get_bool().get(b)) return fail(EnvelopeStatus::wrong_type, "livemode must be a boolean");
+      out.livemode = b;
+      return {};
+    }
+    if (k == "account") return read_id_like(fv, out.account, "account");
+    if (k == "data") {
+      has_data = true;
+      return read_data(fv, out, has_object, has_object_id);
+    }
+    return {};
+  });
+  if (!walked) return walked;
   // Anything but whitespace after the object: reject (on-demand does not check it by itself).
   const char* rest = nullptr;
   if (doc.current_location().get(rest) == simdjson::SUCCESS) return fail(EnvelopeStatus::not_json, "body is not valid JSON: trailing content after the event");
-  if (!has_id) return fail(EnvelopeStatus::missing_field, "missing field: id");
-  if (!has_type) return fail(EnvelopeStatus::missing_field, "missing field: type");
+  if (out.id.empty()) return fail(EnvelopeStatus::missing_field, "missing field: id");
+  if (out.type.empty()) return fail(EnvelopeStatus::missing_field, "missing field: type");
   if (!has_created) return fail(EnvelopeStatus::missing_field, "missing field: created");
   if (!has_data || !has_object) return fail(EnvelopeStatus::missing_field, "missing field: data.object");
   if (!has_object_id || out.object_id.empty()) return fail(EnvelopeStatus::missing_field, "missing field: data.object.id");

@@ -34,6 +34,15 @@ std::uint16_t free_port() {
   return a.local_endpoint().port();
 }
 
+// The whole of what a process wrote to `path`, which must be exactly one line.
+std::string single_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string first, second;
+  std::getline(in, first);
+  EXPECT_FALSE(std::getline(in, second)) << "more than one line: " << second;
+  return first;
+}
+
 TEST(SignCommand, ReproducesStripesVectorForTheSamePayload) {
   test::ChildProcess p({STRIPE_SYNC_CLI, "sign", "--secret", "whsec_test_5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH",
                         "--timestamp", "1795500000"});
@@ -50,11 +59,8 @@ TEST(SignCommand, WithoutASecretFailsWithOneLine) {
   test::ChildProcess p({STRIPE_SYNC_CLI, "sign"}, {}, err);
   p.close_stdin();
   EXPECT_EQ(p.wait(10s), 2);
-  std::ifstream in(err);
-  std::string first, second;
-  std::getline(in, first);
-  EXPECT_NE(first.find("--secret"), std::string::npos) << first;
-  EXPECT_FALSE(std::getline(in, second));
+  std::string line = single_line(err);
+  EXPECT_NE(line.find("--secret"), std::string::npos) << line;
 }
 
 TEST(BrokerCommand, PrintsBootstrapServersAndAcceptsIdempotentProduce) {
@@ -111,11 +117,8 @@ TEST(IngressBinary, MissingSecretStopsAtStartWithOneLine) {
   std::string err = temp_path("ingress.err");
   test::ChildProcess p({STRIPE_INGRESS_BIN}, {"STRIPE_WEBHOOK_SECRET=", "KAFKA_BROKERS=127.0.0.1:1"}, err);
   EXPECT_EQ(p.wait(10s), 2);
-  std::ifstream in(err);
-  std::string first, second;
-  std::getline(in, first);
-  EXPECT_NE(first.find("STRIPE_WEBHOOK_SECRET"), std::string::npos) << first;
-  EXPECT_FALSE(std::getline(in, second));
+  std::string line = single_line(err);
+  EXPECT_NE(line.find("STRIPE_WEBHOOK_SECRET"), std::string::npos) << line;
 }
 
 TEST(IngressBinary, HelpListsEverySetting) {

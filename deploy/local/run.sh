@@ -52,19 +52,22 @@ wait_for() {  # wait_for DESCRIPTION SECONDS COMMAND...
   done
 }
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$root/$state/redis" \
-  --appendonly yes --save "" --daemonize no >"$state/logs/redis.log" 2>&1 &
+# Each child runs in its own session (setsid), so Ctrl-C reaches only this script, which then
+# stops them in order: the ingress drains into the broker before the broker goes.
+redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$root/$state/redis" \
+  --appendonly yes --save "" --daemonize no)
+setsid "${redis_cmd[@]}" >"$state/logs/redis.log" 2>&1 &
 pids+=($!)
 wait_for "redis-server" 20 redis-cli -p "$redis_port" ping
 
 rm -f "$state/bootstrap"
-"$bin/worker/stripe-sync" broker --bootstrap-file "$state/bootstrap" >"$state/logs/broker.out" 2>"$state/logs/broker.log" &
+setsid "$bin/worker/stripe-sync" broker --bootstrap-file "$state/bootstrap" >"$state/logs/broker.out" 2>"$state/logs/broker.log" &
 pids+=($!)
 wait_for "the embedded broker" 20 test -s "$state/bootstrap"
 bootstrap=$(cat "$state/bootstrap")
 
 STRIPE_WEBHOOK_SECRET="$secret" KAFKA_BROKERS="$bootstrap" REDIS_URL="redis://127.0.0.1:$redis_port/0" \
-  INGRESS_LISTEN="127.0.0.1:$ingress_port" "$bin/ingress/stripe-ingress" 2>"$state/logs/ingress.log" &
+  INGRESS_LISTEN="127.0.0.1:$ingress_port" setsid "$bin/ingress/stripe-ingress" 2>"$state/logs/ingress.log" &
 pids+=($!)
 wait_for "stripe-ingress" 30 curl -sf "http://127.0.0.1:$ingress_port/readyz"
 

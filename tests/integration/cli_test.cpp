@@ -11,6 +11,7 @@
 #include "tests/support/http_client.hpp"
 #include "tests/support/kafka_reader.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/redis_server.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -28,11 +29,6 @@ std::string temp_path(const std::string& name) {
   return (dir / name).string();
 }
 
-std::uint16_t free_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
 
 // The whole of what a process wrote to `path`, which must be exactly one line.
 std::string single_line(const std::string& path) {
@@ -137,7 +133,7 @@ TEST(IngressBinary, ServesAWebhookThenExitsZeroOnSigterm) {
   test::ChildProcess broker({STRIPE_SYNC_CLI, "broker", "--brokers", "1"});
   auto bootstrap = broker.read_line(20s);
   ASSERT_TRUE(bootstrap);
-  auto port = free_port();
+  auto port = test::free_port();
   std::string err = temp_path("ingress-run.err");
   test::ChildProcess ingress({STRIPE_INGRESS_BIN},
                              {"STRIPE_WEBHOOK_SECRET=whsec_cli_test", "KAFKA_BROKERS=" + *bootstrap,

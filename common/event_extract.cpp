@@ -1,0 +1,276 @@
+#include "common/event_extract.hpp"
+
+#include <simdjson.h>
+
+#include <array>
+
+#include "common/envelope.hpp"
+#include "common/json_writer.hpp"
+
+namespace stripe_sync {
+
+// The worker reads ~15 fields at several depths of the object and of previous_attributes, and
+// re-serialises some (address, items). simdjson's DOM API fits that random access (and picks
+// the fastest kernel for the CPU at run time); the ingress keeps the forward-only on-demand
+// reader for its five routing fields.
+namespace dom = simdjson::dom;
+
+std::string_view to_string(ObjectKind k) {
+  switch (k) {
+    case ObjectKind::customer: return "customer";
+    case ObjectKind::subscription: return "subscription";
+    case ObjectKind::payment_method: return "payment_method";
+    case ObjectKind::portal_session: return "portal_session";
+    case ObjectKind::portal_configuration: return "portal_configuration";
+  }
+  return "customer";
+}
+
+const std::string* ChangeRecord::field(std::string_view name) const {
+  for (const auto& [k, v] : fields)
+    if (k == name) return &v;
+  return nullptr;
+}
+
+namespace {
+
+enum class Render {
+  text,   // string as is, numbers in decimal, booleans true/false, null "", expanded object -> id
+  json,   // minified JSON, null ""
+  items,  // subscription items -> [{price, product, quantity, unit_amount, currency, interval}]
+  period_start,  // items.data[0].current_period_start (API 2025+), else the subscription's own
+  period_end,
+};
+
+struct FieldSpec {
+  std::string_view name;     // the stored field
+  std::string_view pointer;  // JSON pointer into the object (and into previous_attributes)
+  Render render = Render::text;
+};
+
+struct KindSpec {
+  ObjectKind kind;
+  std::string_view object;  // data.object.object expected
+  std::vector<FieldSpec> fields;
+};
+
+// What DESIGN.md's Redis records keep of each object. The same pointers find the previous
+// values in data.previous_attributes, which Stripe shapes like the object.
+const KindSpec kCustomer{ObjectKind::customer, "customer", {
+    {"id", "/id"}, {"email", "/email"}, {"name", "/name"}, {"phone", "/phone"},
+    {"address", "/address", Render::json},
+    {"default_payment_method", "/invoice_settings/default_payment_method"},
+    {"livemode", "/livemode"}}};
+const KindSpec kSubscription{ObjectKind::subscription, "subscription", {
+    {"id", "/id"}, {"customer", "/customer"}, {"status", "/status"},
+    {"cancel_at_period_end", "/cancel_at_period_end"}, {"cancel_at", "/cancel_at"},
+    {"canceled_at", "/canceled_at"}, {"cancellation_reason", "/cancellation_details/reason"},
+    {"current_period_start", "/items", Render::period_start},
+    {"current_period_end", "/items", Render::period_end},
+    {"items", "/items", Render::items}}};
+const KindSpec kPaymentMethod{ObjectKind::payment_method, "payment_method", {
+    {"id", "/id"}, {"customer", "/customer"}, {"type", "/type"},
+    {"card_brand", "/card/brand"}, {"card_last4", "/card/last4"},
+    {"card_exp_month", "/card/exp_month"}, {"card_exp_year", "/card/exp_year"}}};
+const KindSpec kPortalSession{ObjectKind::portal_session, "billing_portal.session", {
+    {"id", "/id"}, {"customer", "/customer"}, {"configuration", "/configuration"},
+    {"created", "/created"}, {"livemode", "/livemode"}, {"return_url", "/return_url"},
+    {"locale", "/locale"}, {"flow_type", "/flow/type"}}};
+const KindSpec kPortalConfiguration{ObjectKind::portal_configuration, "billing_portal.configuration", {
+    {"id", "/id"}, {"active", "/active"}, {"is_default", "/is_default"},
+    {"default_return_url", "/default_return_url"},
+    {"business_profile", "/business_profile", Render::json},
+    {"features", "/features", Render::json}, {"livemode", "/livemode"}}};
+
+struct TypeSpec {
+  std::string_view type;
+  const KindSpec* kind;
+  int rank;
+  bool tombstone;
+};
+
+const std::array kTypes{
+    TypeSpec{"customer.created", &kCustomer, 1, false},
+    TypeSpec{"customer.updated", &kCustomer, 2, false},
+    TypeSpec{"customer.deleted", &kCustomer, 3, true},
+    TypeSpec{"customer.subscription.created", &kSubscription, 1, false},
+    TypeSpec{"customer.subscription.updated", &kSubscription, 2, false},
+    TypeSpec{"customer.subscription.deleted", &kSubscription, 3, true},
+    TypeSpec{"customer.subscription.paused", &kSubscription, 2, false},
+    TypeSpec{"customer.subscription.resumed", &kSubscription, 2, false},
+    TypeSpec{"customer.subscription.pending_update_applied", &kSubscription, 2, false},
+    TypeSpec{"customer.subscription.pending_update_expired", &kSubscription, 2, false},
+    TypeSpec{"customer.subscription.trial_will_end", &kSubscription, 2, false},
+    TypeSpec{"payment_method.attached", &kPaymentMethod, 2, false},
+    TypeSpec{"payment_method.updated", &kPaymentMethod, 2, false},
+    TypeSpec{"payment_method.automatically_updated", &kPaymentMethod, 2, false},
+    TypeSpec{"payment_method.detached", &kPaymentMethod, 3, true},
+    TypeSpec{"billing_portal.session.created", &kPortalSession, 1, false},
+    TypeSpec{"billing_portal.configuration.created", &kPortalConfiguration, 1, false},
+    TypeSpec{"billing_portal.configuration.updated", &kPortalConfiguration, 2, false},
+};
+
+const TypeSpec* type_spec(std::string_view type) {
+  for (const auto& t : kTypes)
+    if (t.type == type) return &t;
+  return nullptr;
+}
+
+std::string text_of(dom::element e) {
+  switch (e.type()) {
+    case dom::element_type::STRING: return std::string(std::string_view(e));
+    case dom::element_type::INT64: return std::to_string(int64_t(e));
+    case dom::element_type::UINT64: return std::to_string(uint64_t(e));
+    case dom::element_type::DOUBLE: return simdjson::minify(e);
+    case dom::element_type::BOOL: return bool(e) ? "true" : "false";
+    case dom::element_type::NULL_VALUE: return "";
+    case dom::element_type::OBJECT: {
+      // An expanded reference (customer, default_payment_method): keep its id.
+      std::string_view id;
+      if (e["id"].get(id) == simdjson::SUCCESS) return std::string(id);
+      return simdjson::minify(e);
+    }
+    case dom::element_type::ARRAY: return simdjson::minify(e);
+  }
+  return "";
+}
+
+std::string items_json(dom::element items) {
+  dom::array data;
+  if (items["data"].get(data) != simdjson::SUCCESS) return "[]";
+  std::string out = "[";
+  bool first = true;
+  for (dom::element item : data) {
+    auto at = [&](std::string_view ptr) -> std::string {
+      dom::element v;
+      return item.at_pointer(ptr).get(v) == simdjson::SUCCESS ? text_of(v) : std::string();
+    };
+    if (!first) out += ",";
+    first = false;
+    JsonObjectWriter w(out);
+    w.field("price", at("/price/id")).field("product", at("/price/product"));
+    w.raw_field("quantity", at("/quantity").empty() ? "null" : at("/quantity"));
+    w.raw_field("unit_amount", at("/price/unit_amount").empty() ? "null" : at("/price/unit_amount"));
+    w.field("currency", at("/price/currency")).field("interval", at("/price/recurring/interval"));
+    w.close();
+  }
+  return out + "]";
+}
+
+// Renders one field from `root` (the object, or previous_attributes). nullopt: not present.
+std::optional<std::string> render(dom::element root, const FieldSpec& f) {
+  dom::element v;
+  if (root.at_pointer(f.pointer).get(v) != simdjson::SUCCESS) return std::nullopt;
+  switch (f.render) {
+    case Render::text: return text_of(v);
+    case Render::json: return v.is_null() ? std::string() : simdjson::minify(v);
+    case Render::items: return items_json(v);
+    case Render::period_start:
+    case Render::period_end: {
+      std::string_view key = f.render == Render::period_start ? "current_period_start" : "current_period_end";
+      dom::element p;
+      if (v.at_pointer(std::string("/data/0/") + std::string(key)).get(p) == simdjson::SUCCESS) return text_of(p);
+      return std::string();
+    }
+  }
+  return std::nullopt;
+}
+
+ExtractResult permanent(std::string reason, std::string detail) {
+  return {ExtractStatus::permanent, std::move(reason), std::move(detail)};
+}
+
+}  // namespace
+
+bool is_handled_type(std::string_view type) { return type_spec(type) != nullptr; }
+
+ExtractResult extract_change(std::string_view json, ChangeRecord& out) {
+  thread_local dom::parser parser;
+  out = ChangeRecord{};
+  dom::element doc;
+  if (auto e = parser.parse(json.data(), json.size()).get(doc)) {
+    return permanent("not_json", std::string("body is not valid JSON: ") + simdjson::error_message(e));
+  }
+  std::string_view id, type;
+  if (doc["id"].get(id) || id.empty()) return permanent("missing_field", "missing field: id");
+  if (doc["type"].get(type) || type.empty()) return permanent("missing_field", "missing field: type");
+  out.event_id = std::string(id);
+  out.event_type = std::string(type);
+  const TypeSpec* spec = type_spec(type);
+  if (spec == nullptr) return {ExtractStatus::ignored, "unhandled_type", "event type not kept: " + out.event_type};
+
+  int64_t created = 0;
+  if (doc["created"].get(created) || created < 0) return permanent("missing_field", "missing field: created");
+  dom::element object;
+  if (doc.at_pointer("/data/object").get(object) || !object.is_object()) {
+    return permanent("missing_field", "missing field: data.object");
+  }
+  std::string_view object_type, object_id;
+  if (object["object"].get(object_type) || object_type != spec->kind->object) {
+    return permanent("wrong_object", "data.object.object must be '" + std::string(spec->kind->object) +
+                                         "' for " + out.event_type);
+  }
+  if (object["id"].get(object_id) || object_id.empty()) return permanent("missing_field", "missing field: data.object.id");
+
+  // The partition key by the same rule the ingress used (Envelope::partition_key).
+  Envelope env;
+  env.object_type = std::string(object_type);
+  env.object_id = std::string(object_id);
+  if (dom::element c; object["customer"].get(c) == simdjson::SUCCESS) env.customer = text_of(c);
+  dom::element prev;
+  bool has_prev = doc.at_pointer("/data/previous_attributes").get(prev) == simdjson::SUCCESS && prev.is_object();
+  if (has_prev) {
+    if (dom::element c; prev["customer"].get(c) == simdjson::SUCCESS) env.previous_customer = text_of(c);
+  }
+  if (dom::element a; doc["account"].get(a) == simdjson::SUCCESS) env.account = text_of(a);
+
+  out.kind = spec->kind->kind;
+  out.object_id = env.object_id;
+  out.created = created;
+  out.rank = spec->rank;
+  out.tombstone = spec->tombstone;
+  out.has_previous = has_prev;
+  out.key = env.partition_key();
+
+  for (const auto& f : spec->kind->fields) {
+    out.fields.emplace_back(std::string(f.name), render(object, f).value_or(std::string()));
+    if (has_prev) {
+      // A period moves with the items; only a change of the items list can carry it.
+      if (auto pv = render(prev, f)) out.previous.emplace_back(std::string(f.name), std::move(*pv));
+    }
+  }
+  if (out.kind == ObjectKind::payment_method && out.tombstone) {
+    // A detached payment method has customer null; keep who it belonged to.
+    for (auto& [k, v] : out.fields)
+      if (k == "customer" && v.empty()) v = env.previous_customer;
+  }
+
+  switch (out.kind) {
+    case ObjectKind::customer:
+      out.fields.emplace_back("deleted", out.tombstone ? "1" : "0");
+      break;
+    case ObjectKind::subscription: {
+      if (env.customer.empty()) return permanent("missing_field", "missing field: data.object.customer");
+      const std::string* status = out.field("status");
+      bool ended = out.tombstone || (status && (*status == "canceled" || *status == "incomplete_expired"));
+      out.index = ended ? IndexAction::remove : IndexAction::add;
+      out.fields.emplace_back("deleted", out.tombstone ? "1" : "0");
+      break;
+    }
+    case ObjectKind::payment_method:
+      if (env.customer.empty() && env.previous_customer.empty()) {
+        return permanent("missing_field", "missing field: data.object.customer");
+      }
+      out.index = out.tombstone ? IndexAction::remove : IndexAction::add;
+      out.fields.emplace_back("deleted", out.tombstone ? "1" : "0");
+      break;
+    case ObjectKind::portal_session:
+      out.index = IndexAction::add;
+      break;
+    case ObjectKind::portal_configuration:
+      break;
+  }
+  return {};
+}
+
+}  // namespace stripe_sync

@@ -1,0 +1,27 @@
+#pragma once
+// From a Stripe event's raw JSON to the change record the worker applies. Pure: no I/O.
+#include <string>
+#include <string_view>
+
+#include "common/change_record.hpp"
+
+namespace stripe_sync {
+
+enum class ExtractStatus {
+  record,     // a change to apply
+  ignored,    // a type we do not keep (invoice.paid, ...): counted and committed
+  permanent,  // never applicable (not JSON, a known type missing a required field): DLQ
+};
+
+struct ExtractResult {
+  ExtractStatus status = ExtractStatus::record;
+  std::string reason;  // for ignored/permanent: short machine reason ("not_json", "missing_field")
+  std::string detail;  // human text; never contains the payload
+};
+
+// The event types the worker keeps; every other type is `ignored`.
+bool is_handled_type(std::string_view type);
+
+ExtractResult extract_change(std::string_view event_json, ChangeRecord& out);
+
+}  // namespace stripe_sync

@@ -1,0 +1,163 @@
+#include "common/event_store.hpp"
+
+#include <openssl/sha.h>
+
+#include "common/lua_scripts.hpp"
+
+namespace stripe_sync {
+
+std::string_view to_string(ApplyOutcome o) {
+  switch (o) {
+    case ApplyOutcome::applied: return "applied";
+    case ApplyOutcome::stale: return "stale";
+    case ApplyOutcome::ambiguous: return "ambiguous";
+    case ApplyOutcome::duplicate: return "duplicate";
+    case ApplyOutcome::failed: return "failed";
+  }
+  return "failed";
+}
+
+const std::string& EventStore::script_source() {
+  static const std::string source(lua::kApplyChange);
+  return source;
+}
+
+const std::string& EventStore::script_sha1() {
+  static const std::string sha = [] {
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    const std::string& s = script_source();
+    SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), digest);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : digest) {
+      out.push_back(hex[b >> 4]);
+      out.push_back(hex[b & 15]);
+    }
+    return out;
+  }();
+  return sha;
+}
+
+EventStore::EventStore(RedisClient& redis, StoreConfig config)
+    : redis_(redis), config_(std::move(config)) {}
+
+RecordKeys EventStore::keys(const ChangeRecord& r) const {
+  RecordKeys k;
+  const std::string& p = config_.prefix;
+  if (r.kind == ObjectKind::portal_session || r.kind == ObjectKind::portal_configuration) {
+    // Portal records share one hash tag: they are few, and read together by the portal API.
+    const std::string base = p + "portal:{portal}:";
+    bool session = r.kind == ObjectKind::portal_session;
+    k.object = base + (session ? "session:" : "configuration:") + r.object_id;
+    k.marker = base + "event:" + r.event_id;
+    k.audit = base + "audit";
+    k.index = session ? base + "sessions" : k.object;
+    k.drop = session ? k.object : base + "configurations";  // the cached configuration list
+    k.has_drop = !session;
+    return k;
+  }
+  const std::string base = p + "{" + r.key + "}:";
+  switch (r.kind) {
+    case ObjectKind::customer:
+      k.object = base + "customer";
+      k.index = k.object;
+      break;
+    case ObjectKind::subscription:
+      k.object = base + "subscription:" + r.object_id;
+      k.index = base + "subscriptions";
+      break;
+    default:
+      k.object = base + "payment_method:" + r.object_id;
+      k.index = base + "payment_methods";
+      break;
+  }
+  k.marker = base + "event:" + r.event_id;
+  k.audit = base + "audit";
+  k.drop = k.object;
+  return k;
+}
+
+std::vector<std::string> EventStore::arguments(const ChangeRecord& r, const RecordKeys& k,
+                                               std::int64_t now_ms) const {
+  std::vector<std::string> a;
+  a.reserve(20 + 2 * (r.fields.size() + r.previous.size()));
+  a.insert(a.end(), {"EVALSHA", script_sha1(), "5", k.object, k.marker, k.audit, k.index, k.drop,
+                     r.event_id, r.event_type, r.object_id, std::to_string(r.stamp()),
+                     r.tombstone ? "1" : "0",
+                     r.index == IndexAction::add ? "add" : r.index == IndexAction::remove ? "remove" : "none",
+                     k.has_drop ? "1" : "0", std::to_string(config_.dedupe_ttl_s),
+                     std::to_string(config_.audit_maxlen), std::to_string(now_ms), r.source,
+                     r.has_previous ? "1" : "0", std::to_string(r.fields.size())});
+  for (const auto& [name, value] : r.fields) {
+    a.push_back(name);
+    a.push_back(value);
+  }
+  a.push_back(std::to_string(r.previous.size()));
+  for (const auto& [name, value] : r.previous) {
+    a.push_back(name);
+    a.push_back(value);
+  }
+  return a;
+}
+
+namespace {
+ApplyResult result_of(const RedisValue& v) {
+  ApplyResult r;
+  if (v.is_error()) {
+    r.error = v.str;
+    return r;
+  }
+  if (v.type != RedisValue::Type::array || v.elements.size() != 2) {
+    r.error = "unexpected reply from apply_change.lua";
+    return r;
+  }
+  const std::string& o = v.elements[0].str;
+  r.outcome = o == "applied"     ? ApplyOutcome::applied
+              : o == "stale"     ? ApplyOutcome::stale
+              : o == "ambiguous" ? ApplyOutcome::ambiguous
+              : o == "duplicate" ? ApplyOutcome::duplicate
+                                 : ApplyOutcome::failed;
+  r.changed = v.elements[1].str;
+  return r;
+}
+}  // namespace
+
+std::optional<std::vector<ApplyResult>> EventStore::apply(std::span<const ChangeRecord> records,
+                                                          std::int64_t now_ms) {
+  std::vector<std::vector<std::string>> args;
+  args.reserve(records.size());
+  for (const auto& r : records) args.push_back(arguments(r, keys(r), now_ms));
+  auto views = [](const std::vector<std::string>& a) {
+    return std::vector<std::string_view>(a.begin(), a.end());
+  };
+  std::vector<std::vector<std::string_view>> commands;
+  commands.reserve(args.size());
+  for (const auto& a : args) commands.push_back(views(a));
+
+  auto replies = redis_.pipeline(commands);
+  if (!replies) return std::nullopt;
+  std::vector<ApplyResult> out;
+  out.reserve(records.size());
+  std::vector<std::size_t> reload;
+  for (std::size_t i = 0; i < replies->size(); ++i) {
+    if ((*replies)[i].is_noscript()) reload.push_back(i);
+    out.push_back(result_of((*replies)[i]));
+  }
+  if (!reload.empty()) {
+    // A restarted or flushed Redis forgot the script: load it once, then redo only those.
+    auto loaded = redis_.command({"SCRIPT", "LOAD", script_source()});
+    if (!loaded) return std::nullopt;
+    if (loaded->is_error()) {
+      for (auto i : reload) out[i].error = loaded->str;
+      return out;
+    }
+    std::vector<std::vector<std::string_view>> again;
+    for (auto i : reload) again.push_back(commands[i]);
+    auto redo = redis_.pipeline(again);
+    if (!redo) return std::nullopt;
+    for (std::size_t j = 0; j < reload.size(); ++j) out[reload[j]] = result_of((*redo)[j]);
+  }
+  return out;
+}
+
+}  // namespace stripe_sync

@@ -1,0 +1,57 @@
+#pragma once
+// EventStore: applies change records to Redis through apply_change.lua, one atomic script call
+// per record, a batch per round trip (EVALSHA pipelined; the script is loaded again on NOSCRIPT).
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/change_record.hpp"
+#include "common/redis_client.hpp"
+
+namespace stripe_sync {
+
+struct StoreConfig {
+  std::string prefix = "stripe:";
+  std::int64_t dedupe_ttl_s = 35 * 24 * 3600;
+  std::int64_t audit_maxlen = 1000;
+};
+
+enum class ApplyOutcome { applied, stale, ambiguous, duplicate, failed };
+std::string_view to_string(ApplyOutcome o);
+
+struct ApplyResult {
+  ApplyOutcome outcome = ApplyOutcome::failed;
+  std::string changed;  // comma-separated changed fields (applied only)
+  std::string error;    // for failed: Redis's error for this record (permanent: a data error)
+};
+
+// The keys one record touches (all in the slot of one hash tag).
+struct RecordKeys {
+  std::string object, marker, audit, index, drop;
+  bool has_drop = false;
+};
+
+class EventStore {
+ public:
+  EventStore(RedisClient& redis, StoreConfig config);
+
+  RecordKeys keys(const ChangeRecord& r) const;
+
+  // nullopt: Redis could not be reached (transient; nothing can be assumed about this batch,
+  // and applying it again is safe: markers make it idempotent). Otherwise one result a record.
+  std::optional<std::vector<ApplyResult>> apply(std::span<const ChangeRecord> records,
+                                                std::int64_t now_ms);
+
+  const std::string& last_error() const { return redis_.last_error(); }
+  static const std::string& script_source();
+  static const std::string& script_sha1();
+
+ private:
+  std::vector<std::string> arguments(const ChangeRecord& r, const RecordKeys& k, std::int64_t now_ms) const;
+  RedisClient& redis_;
+  StoreConfig config_;
+};
+
+}  // namespace stripe_sync

@@ -1,0 +1,113 @@
+-- apply_change.lua: applies one change record (a webhook event, a re-sync snapshot, a backfilled
+-- or replayed event) to one object, atomically. Every key is in the slot of one hash tag.
+--
+-- KEYS[1] object hash          stripe:{c}:customer | stripe:{c}:subscription:{id} | ...
+-- KEYS[2] processed marker     stripe:{c}:event:{evt}
+-- KEYS[3] audit stream         stripe:{c}:audit
+-- KEYS[4] index set            stripe:{c}:subscriptions | stripe:{c}:payment_methods (or KEYS[1])
+-- KEYS[5] key to delete when applied (a cache), or KEYS[1] for none
+--
+-- ARGV[1]  event id            ARGV[2]  event type          ARGV[3]  object id
+-- ARGV[4]  stamp (created*10+rank, as a decimal string)
+-- ARGV[5]  "1" when the record is a tombstone (deleted / detached / ended)
+-- ARGV[6]  index action: "add", "remove" or "none"
+-- ARGV[7]  "1" when KEYS[5] is to be deleted on apply
+-- ARGV[8]  processed-marker TTL, seconds          ARGV[9]  audit MAXLEN (approximate)
+-- ARGV[10] now, unix ms                           ARGV[11] source (webhook, replay, ...)
+-- ARGV[12] "1" when the event carried previous_attributes
+-- ARGV[13] n: number of fields; then n name/value pairs (the object's stored fields)
+-- then m: number of previous fields; then m name/value pairs (previous_attributes, restricted
+-- to stored fields)
+--
+-- Returns { outcome, changed fields joined by "," } with outcome one of
+-- applied | stale | ambiguous | duplicate.
+
+local obj, marker, audit, index, drop = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local event_id, event_type, object_id = ARGV[1], ARGV[2], ARGV[3]
+local stamp = tonumber(ARGV[4])
+local tombstone = ARGV[5] == '1'
+local index_action, drop_on_apply = ARGV[6], ARGV[7] == '1'
+local ttl, maxlen, now_ms, source = tonumber(ARGV[8]), ARGV[9], ARGV[10], ARGV[11]
+local has_previous = ARGV[12] == '1'
+
+if redis.call('EXISTS', marker) == 1 then
+  return {'duplicate', ''}
+end
+
+local n = tonumber(ARGV[13])
+local fields, names = {}, {}
+local i = 14
+for _ = 1, n do
+  names[#names + 1] = ARGV[i]
+  fields[ARGV[i]] = ARGV[i + 1]
+  i = i + 2
+end
+local m = tonumber(ARGV[i])
+i = i + 1
+local previous, previous_count = {}, 0
+for _ = 1, m do
+  previous[ARGV[i]] = ARGV[i + 1]
+  previous_count = previous_count + 1
+  i = i + 2
+end
+
+local stored_stamp = tonumber(redis.call('HGET', obj, '_v') or '0') or 0
+local stored_deleted = redis.call('HGET', obj, 'deleted') == '1'
+
+-- The fields whose value would change, read in one round trip.
+local current = redis.call('HMGET', obj, unpack(names))
+local changed = {}
+for k = 1, #names do
+  if (current[k] or '') ~= fields[names[k]] then changed[#changed + 1] = names[k] end
+end
+
+local outcome
+if stored_stamp == 0 then
+  outcome = 'applied'
+elseif stored_deleted then
+  outcome = 'stale'                       -- a tombstone is never revived
+elseif stamp > stored_stamp then
+  outcome = 'applied'
+elseif stamp < stored_stamp then
+  outcome = 'stale'
+elseif #changed == 0 then
+  outcome = 'stale'                       -- same second, nothing to do
+elseif has_previous and previous_count > 0 then
+  -- Same second: the direct successor of the stored state applies; anything else is ambiguous.
+  outcome = 'applied'
+  for name, value in pairs(previous) do
+    if (redis.call('HGET', obj, name) or '') ~= value then
+      outcome = 'ambiguous'
+      break
+    end
+  end
+else
+  outcome = 'ambiguous'
+end
+
+if outcome == 'applied' then
+  local args = {}
+  for k = 1, #names do
+    args[#args + 1] = names[k]
+    args[#args + 1] = fields[names[k]]
+  end
+  redis.call('HSET', obj, '_v', ARGV[4], '_event', event_id, '_synced_ms', now_ms, unpack(args))
+  redis.call('HDEL', obj, '_revalidate')
+  if tombstone then redis.call('HSET', obj, 'deleted', '1') end
+  if index_action == 'add' then
+    redis.call('SADD', index, object_id)
+  elseif index_action == 'remove' then
+    redis.call('SREM', index, object_id)
+  end
+  if drop_on_apply then redis.call('DEL', drop) end
+elseif outcome == 'ambiguous' then
+  -- The stored state is kept; the object is marked so revalidation fetches it from Stripe.
+  redis.call('HSET', obj, '_revalidate', event_id)
+end
+
+local changed_text = outcome == 'applied' and table.concat(changed, ',') or ''
+redis.call('XADD', audit, 'MAXLEN', '~', maxlen, '*',
+           'event_id', event_id, 'type', event_type, 'object_id', object_id,
+           'outcome', outcome, 'changed', changed_text, 'source', source)
+redis.call('SET', marker, outcome, 'EX', ttl)
+return {outcome, changed_text}

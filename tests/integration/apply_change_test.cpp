@@ -1,0 +1,266 @@
+// apply_change.lua's semantics, against a real redis-server started by each test.
+#include "common/event_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/event_extract.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace stripe_sync {
+namespace {
+
+class ApplyChange : public ::testing::Test {
+ protected:
+  ApplyChange() : client_(redis_.client()), store_(*client_, StoreConfig{}) {}
+
+  ChangeRecord from_fixture(const std::string& name) {
+    ChangeRecord r;
+    auto x = extract_change(test::read_fixture("events/" + name), r);
+    EXPECT_EQ(x.status, ExtractStatus::record) << name << ": " << x.detail;
+    return r;
+  }
+
+  ApplyResult apply(const ChangeRecord& r) {
+    auto out = store_.apply(std::span(&r, 1), 1795500000000);
+    EXPECT_TRUE(out) << store_.last_error();
+    return out ? out->front() : ApplyResult{};
+  }
+
+  std::string hget(const std::string& key, const std::string& field) {
+    auto v = client_->command({"HGET", key, field});
+    return v ? v->str : "<io error>";
+  }
+  long long count(std::vector<std::string_view> cmd) {
+    auto v = client_->command(cmd);
+    return v ? v->integer : -1;
+  }
+  bool is_member(const std::string& set, const std::string& id) {
+    return count({"SISMEMBER", set, id}) == 1;
+  }
+  std::vector<RedisValue> audit(const std::string& customer) {
+    auto v = client_->command({"XRANGE", "stripe:{" + customer + "}:audit", "-", "+"});
+    return v ? v->elements : std::vector<RedisValue>{};
+  }
+  static std::string audit_field(const RedisValue& entry, const std::string& name) {
+    const auto& kv = entry.elements[1].elements;
+    for (std::size_t i = 0; i + 1 < kv.size(); i += 2)
+      if (kv[i].str == name) return kv[i + 1].str;
+    return "<missing>";
+  }
+
+  // A subscription record with the given status, made by hand for the same-second cases.
+  static ChangeRecord subscription(const std::string& event_id, std::int64_t created, int rank,
+                                   const std::string& status, const std::string& previous_status) {
+    ChangeRecord r;
+    r.key = "cus_A";
+    r.kind = ObjectKind::subscription;
+    r.object_id = "sub_A";
+    r.event_id = event_id;
+    r.event_type = rank == 1 ? "customer.subscription.created" : "customer.subscription.updated";
+    r.created = created;
+    r.rank = rank;
+    r.index = status == "canceled" ? IndexAction::remove : IndexAction::add;
+    r.fields = {{"id", "sub_A"}, {"customer", "cus_A"}, {"status", status}, {"deleted", "0"}};
+    if (!previous_status.empty()) {
+      r.has_previous = true;
+      r.previous = {{"status", previous_status}};
+    }
+    return r;
+  }
+
+  const std::string kCustomer = "stripe:{cus_Rx7Example001}:customer";
+  test::RedisServer redis_;
+  std::unique_ptr<RedisClient> client_;
+  EventStore store_;
+};
+
+TEST_F(ApplyChange, FirstEventApplies) {
+  auto r = apply(from_fixture("customer.created.json"));
+  EXPECT_EQ(r.outcome, ApplyOutcome::applied);
+  EXPECT_EQ(hget(kCustomer, "email"), "jordan.old@example.com");
+  EXPECT_EQ(hget(kCustomer, "_v"), "17955000071");
+  EXPECT_EQ(hget(kCustomer, "_event"), "evt_1Sx00001ExampleA");
+  EXPECT_EQ(hget(kCustomer, "_synced_ms"), "1795500000000");
+}
+
+TEST_F(ApplyChange, DuplicateWritesNothing) {
+  auto rec = from_fixture("customer.created.json");
+  ASSERT_EQ(apply(rec).outcome, ApplyOutcome::applied);
+  client_->command({"HSET", kCustomer, "email", "changed-by-hand@example.com"});
+  EXPECT_EQ(apply(rec).outcome, ApplyOutcome::duplicate);
+  EXPECT_EQ(hget(kCustomer, "email"), "changed-by-hand@example.com");
+  EXPECT_EQ(audit("cus_Rx7Example001").size(), 1u);
+}
+
+TEST_F(ApplyChange, OlderStampIsStaleAndWritesNothing) {
+  ASSERT_EQ(apply(from_fixture("customer.updated.json")).outcome, ApplyOutcome::applied);
+  auto r = apply(from_fixture("customer.created.json"));  // created earlier, arrives later
+  EXPECT_EQ(r.outcome, ApplyOutcome::stale);
+  EXPECT_EQ(hget(kCustomer, "email"), "jordan@example.com");
+  EXPECT_EQ(hget(kCustomer, "_event"), "evt_1Sx00002ExampleA");
+  auto entries = audit("cus_Rx7Example001");
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(audit_field(entries[1], "outcome"), "stale");
+}
+
+TEST_F(ApplyChange, EqualStampDirectSuccessorApplies) {
+  ASSERT_EQ(apply(subscription("evt_1", 100, 2, "active", "incomplete")).outcome, ApplyOutcome::applied);
+  auto r = apply(subscription("evt_2", 100, 2, "past_due", "active"));
+  EXPECT_EQ(r.outcome, ApplyOutcome::applied);
+  EXPECT_EQ(hget("stripe:{cus_A}:subscription:sub_A", "status"), "past_due");
+}
+
+TEST_F(ApplyChange, EqualStampNoOpIsStale) {
+  ASSERT_EQ(apply(subscription("evt_1", 100, 2, "active", "incomplete")).outcome, ApplyOutcome::applied);
+  auto r = apply(subscription("evt_2", 100, 2, "active", "trialing"));
+  EXPECT_EQ(r.outcome, ApplyOutcome::stale);
+  EXPECT_EQ(hget("stripe:{cus_A}:subscription:sub_A", "_event"), "evt_1");
+}
+
+TEST_F(ApplyChange, EqualStampOtherwiseIsAmbiguousAndKeepsTheStoredState) {
+  ASSERT_EQ(apply(subscription("evt_1", 100, 2, "active", "incomplete")).outcome, ApplyOutcome::applied);
+  auto r = apply(subscription("evt_2", 100, 2, "unpaid", "past_due"));
+  EXPECT_EQ(r.outcome, ApplyOutcome::ambiguous);
+  EXPECT_EQ(hget("stripe:{cus_A}:subscription:sub_A", "status"), "active");
+  EXPECT_EQ(hget("stripe:{cus_A}:subscription:sub_A", "_revalidate"), "evt_2");
+}
+
+TEST_F(ApplyChange, EqualStampWithoutPreviousAttributesThatDiffersIsAmbiguous) {
+  ASSERT_EQ(apply(subscription("evt_1", 100, 2, "active", "incomplete")).outcome, ApplyOutcome::applied);
+  EXPECT_EQ(apply(subscription("evt_2", 100, 2, "past_due", "")).outcome, ApplyOutcome::ambiguous);
+  EXPECT_EQ(hget("stripe:{cus_A}:subscription:sub_A", "status"), "active");
+}
+
+TEST_F(ApplyChange, SameSecondUpdatesInReverseOrderEndInTheLaterState) {
+  auto created = subscription("evt_c", 100, 1, "incomplete", "");
+  auto first = subscription("evt_u1", 100, 2, "active", "incomplete");
+  auto second = subscription("evt_u2", 100, 2, "past_due", "active");
+  ASSERT_EQ(apply(created).outcome, ApplyOutcome::applied);
+  EXPECT_EQ(apply(second).outcome, ApplyOutcome::applied);    // newer than the create
+  EXPECT_EQ(apply(first).outcome, ApplyOutcome::ambiguous);   // its past is not our present
+  EXPECT_EQ(hget("stripe:{cus_A}:subscription:sub_A", "status"), "past_due");
+}
+
+TEST_F(ApplyChange, SameSecondUpdatesInOrderEndInTheLaterState) {
+  ASSERT_EQ(apply(subscription("evt_c", 100, 1, "incomplete", "")).outcome, ApplyOutcome::applied);
+  EXPECT_EQ(apply(subscription("evt_u1", 100, 2, "active", "incomplete")).outcome, ApplyOutcome::applied);
+  EXPECT_EQ(apply(subscription("evt_u2", 100, 2, "past_due", "active")).outcome, ApplyOutcome::applied);
+  EXPECT_EQ(hget("stripe:{cus_A}:subscription:sub_A", "status"), "past_due");
+}
+
+TEST_F(ApplyChange, TombstoneIsNeverRevived) {
+  ASSERT_EQ(apply(from_fixture("customer.subscription.created.json")).outcome, ApplyOutcome::applied);
+  ASSERT_EQ(apply(from_fixture("customer.subscription.deleted.json")).outcome, ApplyOutcome::applied);
+  auto late = subscription("evt_late", 1798174999, 2, "active", "canceled");
+  late.key = "cus_Rx7Example001";
+  late.object_id = "sub_1Rx7ExampleSub1";
+  EXPECT_EQ(apply(late).outcome, ApplyOutcome::stale);
+  const std::string key = "stripe:{cus_Rx7Example001}:subscription:sub_1Rx7ExampleSub1";
+  EXPECT_EQ(hget(key, "deleted"), "1");
+  EXPECT_EQ(hget(key, "status"), "canceled");
+  EXPECT_FALSE(is_member("stripe:{cus_Rx7Example001}:subscriptions", "sub_1Rx7ExampleSub1"));
+}
+
+TEST_F(ApplyChange, DeletedCustomerIsATombstone) {
+  ASSERT_EQ(apply(from_fixture("customer.created.json")).outcome, ApplyOutcome::applied);
+  ASSERT_EQ(apply(from_fixture("customer.deleted.json")).outcome, ApplyOutcome::applied);
+  EXPECT_EQ(hget(kCustomer, "deleted"), "1");
+  EXPECT_EQ(apply(from_fixture("customer.updated.json")).outcome, ApplyOutcome::stale);
+  EXPECT_EQ(hget(kCustomer, "deleted"), "1");
+}
+
+TEST_F(ApplyChange, IndexSetsFollowAttachDetachAndSubscriptionEnd) {
+  const std::string pms = "stripe:{cus_Rx7Example001}:payment_methods";
+  const std::string subs = "stripe:{cus_Rx7Example001}:subscriptions";
+  ASSERT_EQ(apply(from_fixture("payment_method.attached.json")).outcome, ApplyOutcome::applied);
+  EXPECT_TRUE(is_member(pms, "pm_1Rx7ExampleCard1"));
+  ASSERT_EQ(apply(from_fixture("payment_method.detached.json")).outcome, ApplyOutcome::applied);
+  EXPECT_FALSE(is_member(pms, "pm_1Rx7ExampleCard1"));
+  EXPECT_EQ(hget("stripe:{cus_Rx7Example001}:payment_method:pm_1Rx7ExampleCard1", "customer"), "cus_Rx7Example001");
+
+  ASSERT_EQ(apply(from_fixture("customer.subscription.created.json")).outcome, ApplyOutcome::applied);
+  EXPECT_TRUE(is_member(subs, "sub_1Rx7ExampleSub1"));
+  ASSERT_EQ(apply(from_fixture("customer.subscription.deleted.json")).outcome, ApplyOutcome::applied);
+  EXPECT_FALSE(is_member(subs, "sub_1Rx7ExampleSub1"));
+
+  // A subscription that ends by an update to status canceled leaves the index too.
+  ASSERT_EQ(apply(subscription("evt_1", 100, 1, "active", "")).outcome, ApplyOutcome::applied);
+  EXPECT_TRUE(is_member("stripe:{cus_A}:subscriptions", "sub_A"));
+  ASSERT_EQ(apply(subscription("evt_2", 101, 2, "canceled", "active")).outcome, ApplyOutcome::applied);
+  EXPECT_FALSE(is_member("stripe:{cus_A}:subscriptions", "sub_A"));
+}
+
+TEST_F(ApplyChange, AuditStreamRecordsTheChangedFields) {
+  ASSERT_EQ(apply(from_fixture("customer.created.json")).outcome, ApplyOutcome::applied);
+  auto r = apply(from_fixture("customer.updated.json"));
+  ASSERT_EQ(r.outcome, ApplyOutcome::applied);
+  EXPECT_EQ(r.changed, "email,default_payment_method");
+  auto entries = audit("cus_Rx7Example001");
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(audit_field(entries[1], "event_id"), "evt_1Sx00002ExampleA");
+  EXPECT_EQ(audit_field(entries[1], "type"), "customer.updated");
+  EXPECT_EQ(audit_field(entries[1], "object_id"), "cus_Rx7Example001");
+  EXPECT_EQ(audit_field(entries[1], "outcome"), "applied");
+  EXPECT_EQ(audit_field(entries[1], "changed"), "email,default_payment_method");
+  EXPECT_EQ(audit_field(entries[1], "source"), "webhook");
+}
+
+TEST_F(ApplyChange, ProcessedMarkerHasTheDedupeTtl) {
+  ASSERT_EQ(apply(from_fixture("customer.created.json")).outcome, ApplyOutcome::applied);
+  long long ttl = count({"TTL", "stripe:{cus_Rx7Example001}:event:evt_1Sx00001ExampleA"});
+  EXPECT_GT(ttl, 35 * 24 * 3600 - 60);
+  EXPECT_LE(ttl, 35 * 24 * 3600);
+}
+
+TEST_F(ApplyChange, ReloadsTheScriptAfterScriptFlush) {
+  ASSERT_EQ(apply(from_fixture("customer.created.json")).outcome, ApplyOutcome::applied);
+  client_->command({"SCRIPT", "FLUSH"});
+  EXPECT_EQ(apply(from_fixture("customer.updated.json")).outcome, ApplyOutcome::applied);
+  EXPECT_EQ(hget(kCustomer, "email"), "jordan@example.com");
+}
+
+TEST_F(ApplyChange, AScriptErrorOnTheDataFailsOnlyThatRecord) {
+  client_->command({"SET", kCustomer, "not a hash"});
+  std::vector<ChangeRecord> batch{from_fixture("customer.created.json"),
+                                  from_fixture("payment_method.attached.json")};
+  auto out = store_.apply(batch, 1);
+  ASSERT_TRUE(out);
+  EXPECT_EQ((*out)[0].outcome, ApplyOutcome::failed);
+  EXPECT_NE((*out)[0].error.find("WRONGTYPE"), std::string::npos) << (*out)[0].error;
+  EXPECT_EQ((*out)[1].outcome, ApplyOutcome::applied);
+}
+
+TEST_F(ApplyChange, UnreachableRedisIsATransientFailure) {
+  auto rec = from_fixture("customer.created.json");
+  redis_.stop();
+  EXPECT_FALSE(store_.apply(std::span(&rec, 1), 1));
+  redis_.start();
+  auto out = store_.apply(std::span(&rec, 1), 1);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->front().outcome, ApplyOutcome::applied);
+}
+
+TEST(ApplyChangeKeys, EverythingForOneCustomerIsInOneHashSlot) {
+  test::RedisServer cluster(false, true);
+  auto client = cluster.client();
+  EventStore store(*client, StoreConfig{});
+  std::set<long long> slots;
+  for (const auto& name : test::event_fixture_names()) {
+    ChangeRecord r;
+    if (extract_change(test::read_fixture(name), r).status != ExtractStatus::record) continue;
+    if (r.key != "cus_Rx7Example001" || r.kind == ObjectKind::portal_session) continue;
+    auto k = store.keys(r);
+    for (const std::string* key : {&k.object, &k.marker, &k.audit, &k.index, &k.drop}) {
+      auto v = client->command({"CLUSTER", "KEYSLOT", *key});
+      ASSERT_TRUE(v && v->type == RedisValue::Type::integer) << *key;
+      slots.insert(v->integer);
+    }
+  }
+  EXPECT_EQ(slots.size(), 1u);
+}
+
+}  // namespace
+}  // namespace stripe_sync

@@ -1,0 +1,73 @@
+#include "tests/support/redis_server.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <filesystem>
+#include <stdexcept>
+
+#include "tests/support/http_client.hpp"
+
+namespace stripe_sync::test {
+
+using namespace std::chrono_literals;
+
+std::uint16_t free_port() {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+RedisServer::RedisServer(bool persistent, bool cluster_enabled)
+    : port_(free_port()), persistent_(persistent), cluster_(cluster_enabled) {
+  static int counter = 0;
+  dir_ = (std::filesystem::temp_directory_path() /
+          ("stripe-sync-redis-" + std::to_string(::getpid()) + "-" + std::to_string(++counter)))
+             .string();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  start();
+}
+
+RedisServer::~RedisServer() {
+  process_.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+RedisEndpoint RedisServer::endpoint() const {
+  RedisEndpoint ep;
+  ep.host = "127.0.0.1";
+  ep.port = port_;
+  return ep;
+}
+
+std::unique_ptr<RedisClient> RedisServer::client() const {
+  return std::make_unique<RedisClient>(endpoint(), 2000ms);
+}
+
+void RedisServer::start() {
+  std::vector<std::string> argv{"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
+                                "127.0.0.1", "--dir", dir_, "--save", "", "--appendonly",
+                                persistent_ ? "yes" : "no", "--appendfsync", "always",
+                                "--daemonize", "no", "--loglevel", "warning"};
+  if (cluster_) {
+    argv.insert(argv.end(), {"--cluster-enabled", "yes", "--cluster-config-file", dir_ + "/nodes.conf"});
+  }
+  process_ = std::make_unique<ChildProcess>(argv, std::vector<std::string>{}, dir_ + "/redis.log");
+  auto c = client();
+  if (!eventually([&] { auto r = c->command({"PING"}); return r && r->str == "PONG"; }, 20s)) {
+    throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
+  }
+}
+
+void RedisServer::stop() {
+  if (!process_) return;
+  process_->signal(SIGTERM);
+  process_->wait(20s);
+  process_.reset();
+}
+
+}  // namespace stripe_sync::test

@@ -1,0 +1,177 @@
+#include "common/event_extract.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <map>
+
+#include "tests/support/fixtures.hpp"
+
+namespace stripe_sync {
+namespace {
+
+std::map<std::string, std::string> as_map(const std::vector<std::pair<std::string, std::string>>& v) {
+  return {v.begin(), v.end()};
+}
+
+ChangeRecord extract(const std::string& name) {
+  ChangeRecord r;
+  auto x = extract_change(test::read_fixture("events/" + name), r);
+  EXPECT_EQ(x.status, ExtractStatus::record) << name << ": " << x.detail;
+  return r;
+}
+
+TEST(EventExtract, EveryExampleEventIsRecordedOrIgnoredByType) {
+  for (const auto& name : test::event_fixture_names()) {
+    std::string body = test::read_fixture(name);
+    auto dom = boost::json::parse(body);
+    std::string type(dom.at("type").as_string());
+    ChangeRecord r;
+    auto x = extract_change(body, r);
+    if (type.rfind("invoice.", 0) == 0) {
+      EXPECT_EQ(x.status, ExtractStatus::ignored) << name;
+      continue;
+    }
+    ASSERT_EQ(x.status, ExtractStatus::record) << name << ": " << x.detail;
+    EXPECT_EQ(r.event_id, dom.at("id").as_string());
+    EXPECT_EQ(r.event_type, type);
+    EXPECT_EQ(r.object_id, dom.at("data").at("object").at("id").as_string());
+    EXPECT_EQ(r.created, dom.at("created").as_int64());
+    EXPECT_EQ(*r.field("id"), r.object_id);
+    int rank = type.ends_with(".created") ? 1 : (type.ends_with(".deleted") || type == "payment_method.detached") ? 3 : 2;
+    EXPECT_EQ(r.rank, rank) << name;
+    EXPECT_EQ(r.stamp(), r.created * 10 + rank);
+  }
+}
+
+TEST(EventExtract, CustomerFields) {
+  auto r = extract("customer.updated.json");
+  EXPECT_EQ(r.kind, ObjectKind::customer);
+  EXPECT_EQ(r.key, "cus_Rx7Example001");
+  auto f = as_map(r.fields);
+  EXPECT_EQ(f["email"], "jordan@example.com");
+  EXPECT_EQ(f["name"], "Jordan Lee");
+  EXPECT_EQ(f["phone"], "+14045550101");
+  EXPECT_EQ(f["default_payment_method"], "pm_1Rx7ExampleCard1");
+  EXPECT_EQ(f["livemode"], "false");
+  EXPECT_EQ(f["deleted"], "0");
+  auto address = boost::json::parse(f["address"]);
+  EXPECT_EQ(address.at("city").as_string(), "Atlanta");
+  EXPECT_TRUE(address.at("line2").is_null());
+  EXPECT_TRUE(r.has_previous);
+  auto p = as_map(r.previous);
+  EXPECT_EQ(p.size(), 2u);
+  EXPECT_EQ(p["email"], "jordan.old@example.com");
+  EXPECT_EQ(p["default_payment_method"], "");
+  EXPECT_EQ(r.index, IndexAction::none);
+}
+
+TEST(EventExtract, DeletedCustomerIsATombstone) {
+  auto r = extract("customer.deleted.json");
+  EXPECT_TRUE(r.tombstone);
+  EXPECT_EQ(r.rank, 3);
+  EXPECT_EQ(as_map(r.fields)["deleted"], "1");
+}
+
+TEST(EventExtract, SubscriptionFieldsIncludingItemsAndPeriodFromItems) {
+  auto r = extract("customer.subscription.updated.json");
+  EXPECT_EQ(r.kind, ObjectKind::subscription);
+  EXPECT_EQ(r.key, "cus_Rx7Example001");
+  auto f = as_map(r.fields);
+  EXPECT_EQ(f["customer"], "cus_Rx7Example001");
+  EXPECT_EQ(f["status"], "active");
+  EXPECT_EQ(f["cancel_at_period_end"], "false");
+  EXPECT_EQ(f["cancel_at"], "");
+  EXPECT_EQ(f["cancellation_reason"], "");
+  EXPECT_EQ(f["current_period_start"], "1795496500");
+  EXPECT_EQ(f["current_period_end"], "1798174900");
+  auto items = boost::json::parse(f["items"]).as_array();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].at("price").as_string(), "price_1Rx7ExamplePro");
+  EXPECT_EQ(items[0].at("product").as_string(), "prod_Rx7ExamplePro");
+  EXPECT_EQ(items[0].at("quantity").as_int64(), 1);
+  EXPECT_EQ(items[0].at("unit_amount").as_int64(), 2900);
+  EXPECT_EQ(items[0].at("currency").as_string(), "usd");
+  EXPECT_EQ(items[0].at("interval").as_string(), "month");
+  EXPECT_EQ(as_map(r.previous), (std::map<std::string, std::string>{{"status", "incomplete"}}));
+  EXPECT_EQ(r.index, IndexAction::add);
+}
+
+TEST(EventExtract, CancelAtPeriodEndCarriesItsPreviousValues) {
+  auto r = extract("customer.subscription.updated.cancel_at_period_end.json");
+  auto f = as_map(r.fields);
+  EXPECT_EQ(f["cancel_at_period_end"], "true");
+  auto p = as_map(r.previous);
+  EXPECT_EQ(p["cancel_at_period_end"], "false");
+  EXPECT_EQ(p["cancel_at"], "");
+  EXPECT_EQ(p["cancellation_reason"], "");
+  EXPECT_EQ(p.count("status"), 0u);
+}
+
+TEST(EventExtract, DeletedSubscriptionLeavesTheIndex) {
+  auto r = extract("customer.subscription.deleted.json");
+  EXPECT_TRUE(r.tombstone);
+  EXPECT_EQ(r.index, IndexAction::remove);
+  EXPECT_EQ(as_map(r.fields)["status"], "canceled");
+}
+
+TEST(EventExtract, PaymentMethodCardFields) {
+  auto r = extract("payment_method.automatically_updated.json");
+  EXPECT_EQ(r.kind, ObjectKind::payment_method);
+  auto f = as_map(r.fields);
+  EXPECT_EQ(f["type"], "card");
+  EXPECT_EQ(f["card_brand"], "visa");
+  EXPECT_EQ(f["card_last4"], "4242");
+  auto p = as_map(r.previous);
+  EXPECT_EQ(p["card_exp_month"], "8");
+  EXPECT_EQ(p["card_exp_year"], "2029");
+  EXPECT_EQ(r.index, IndexAction::add);
+}
+
+TEST(EventExtract, DetachedPaymentMethodKeepsItsFormerCustomer) {
+  auto r = extract("payment_method.detached.json");
+  EXPECT_EQ(r.key, "cus_Rx7Example001");
+  EXPECT_EQ(as_map(r.fields)["customer"], "cus_Rx7Example001");
+  EXPECT_TRUE(r.tombstone);
+  EXPECT_EQ(r.index, IndexAction::remove);
+}
+
+TEST(EventExtract, PortalObjects) {
+  auto s = extract("billing_portal.session.created.json");
+  EXPECT_EQ(s.kind, ObjectKind::portal_session);
+  EXPECT_EQ(as_map(s.fields)["customer"], "cus_Rx7Example001");
+  auto c = extract("billing_portal.configuration.updated.json");
+  EXPECT_EQ(c.kind, ObjectKind::portal_configuration);
+  EXPECT_EQ(c.key, "bpc_1Rx7ExampleConf1");
+  auto bp = boost::json::parse(as_map(c.fields)["business_profile"]);
+  EXPECT_TRUE(bp.is_object());
+}
+
+TEST(EventExtract, UnhandledTypesAreIgnored) {
+  ChangeRecord r;
+  auto x = extract_change(test::read_fixture("events/invoice.paid.json"), r);
+  EXPECT_EQ(x.status, ExtractStatus::ignored);
+  EXPECT_EQ(r.event_id, "evt_1Sx00018ExampleA");
+}
+
+TEST(EventExtract, PermanentFailures) {
+  struct Case {
+    std::string body, reason;
+  } cases[] = {
+      {"not json", "not_json"},
+      {R"({"id":"evt_1","type":"customer.updated","created":1,"data":{}})", "missing_field"},
+      {R"({"id":"evt_1","type":"customer.updated","created":1,"data":{"object":{"object":"customer"}}})", "missing_field"},
+      {R"({"id":"evt_1","type":"customer.updated","created":1,"data":{"object":{"id":"sub_1","object":"subscription"}}})", "wrong_object"},
+      {R"({"id":"evt_1","type":"customer.subscription.updated","created":1,"data":{"object":{"id":"sub_1","object":"subscription"}}})", "missing_field"},
+      {R"({"type":"customer.updated"})", "missing_field"},
+  };
+  for (const auto& c : cases) {
+    ChangeRecord r;
+    auto x = extract_change(c.body, r);
+    EXPECT_EQ(x.status, ExtractStatus::permanent) << c.body;
+    EXPECT_EQ(x.reason, c.reason) << c.body;
+  }
+}
+
+}  // namespace
+}  // namespace stripe_sync

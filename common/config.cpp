@@ -61,7 +61,13 @@ Settings Settings::load(std::span<const SettingSpec> specs, std::span<const std:
     } else {
       throw ConfigError("option --" + name + " needs a value");
     }
-    out.values_[key_of(*it)] = value;
+    std::string& slot = out.values_[key_of(*it)];
+    if (it->repeatable && out.repeated_.count(key_of(*it))) {
+      slot += "," + value;
+    } else {
+      slot = value;
+      out.repeated_.insert(key_of(*it));
+    }
   }
   if (!out.help_) {
     for (const auto& s : specs) {

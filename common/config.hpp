@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -32,6 +33,7 @@ struct SettingSpec {
   bool secret = false;             // its value is never printed
   std::string_view flag = {};      // defaults to the variable name as a flag
   bool is_switch = false;          // a flag that takes no value ("1" when present)
+  bool repeatable = false;         // may be given several times; values join with ','
 };
 
 using EnvLookup = std::function<const char*(const char*)>;
@@ -64,6 +66,7 @@ class Settings {
   std::vector<SettingSpec> specs_;
   std::map<std::string, std::string, std::less<>> values_;
   std::vector<std::string> positional_;
+  std::set<std::string> repeated_;  // flags already seen on the command line
   bool help_ = false;
 };
 

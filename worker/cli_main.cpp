@@ -14,7 +14,10 @@ constexpr const char* kUsage =
     "usage: stripe-sync <command> [options]\n\n"
     "Commands:\n"
     "  broker   run the embedded, in-memory Kafka-protocol broker for local runs and tests\n"
-    "  sign     print a Stripe-Signature header for the payload on stdin\n\n"
+    "  sign     print a Stripe-Signature header for the payload on stdin\n"
+    "  state    state customer <cus_id>: the customer, subscriptions and payment methods as JSON\n"
+    "  audit    audit <cus_id> [--limit N]: the customer's audit trail, newest first\n"
+    "  dlq      dlq list | dlq replay [--event-id ID]... [--type T] [--since ISO8601] [--dry-run]\n\n"
     "Run 'stripe-sync <command> --help' for the options of one command.\n";
 }
 
@@ -29,6 +32,9 @@ int main(int argc, char** argv) {
   try {
     if (command == "broker") return stripe_sync::cli::run_broker(args);
     if (command == "sign") return stripe_sync::cli::run_sign(args);
+    if (command == "state") return stripe_sync::cli::run_state(args);
+    if (command == "audit") return stripe_sync::cli::run_audit(args);
+    if (command == "dlq") return stripe_sync::cli::run_dlq(args);
   } catch (const stripe_sync::ConfigError& e) {
     std::fprintf(stderr, "stripe-sync %s: %s\n", command.c_str(), e.what());
     return 2;

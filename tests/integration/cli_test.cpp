@@ -9,7 +9,7 @@
 #include "common/kafka_producer.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
-#include "tests/support/kafka_reader.hpp"
+#include "common/topic_reader.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/redis_server.hpp"
 
@@ -94,8 +94,8 @@ TEST(BrokerCommand, PrintsBootstrapServersAndAcceptsIdempotentProduce) {
     while (done < 2 && std::chrono::steady_clock::now() < until) ioc.run_for(50ms);
     EXPECT_EQ(done, 2);
   }
-  EXPECT_EQ(test::topic_message_count(*bootstrap, "stripe.events"), 1);
-  EXPECT_EQ(test::topic_message_count(*bootstrap, "stripe.events.dlq"), 1);
+  EXPECT_EQ(topic_message_count(*bootstrap, "stripe.events"), 1);
+  EXPECT_EQ(topic_message_count(*bootstrap, "stripe.events.dlq"), 1);
 
   broker.signal(SIGTERM);
   EXPECT_EQ(broker.wait(10s), 0);
@@ -153,7 +153,7 @@ TEST(IngressBinary, ServesAWebhookThenExitsZeroOnSigterm) {
   auto sig = signer.read_line(10s);
   ASSERT_TRUE(sig);
   EXPECT_EQ(test::post_webhook(port, body, *sig).status, 200);
-  EXPECT_EQ(test::topic_message_count(*bootstrap, "stripe.events"), 1);
+  EXPECT_EQ(topic_message_count(*bootstrap, "stripe.events"), 1);
 
   ingress.signal(SIGTERM);
   EXPECT_EQ(ingress.wait(15s), 0);

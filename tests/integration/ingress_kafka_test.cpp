@@ -11,7 +11,7 @@
 #include "ingress/ingress_app.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
-#include "tests/support/kafka_reader.hpp"
+#include "common/topic_reader.hpp"
 
 namespace stripe_sync {
 namespace {
@@ -64,16 +64,16 @@ TEST_F(IngressKafka, SignedEventIsStoredByteForByteWithKeyAndHeaders) {
   EXPECT_EQ(answer.at("success").as_bool(), true);
   EXPECT_EQ(answer.at("event_id").as_string(), "evt_1Sx00007ExampleA");
 
-  auto stored = test::read_topic(bootstrap(), kTopic);
+  auto stored = read_topic(bootstrap(), kTopic);
   ASSERT_EQ(stored.size(), 1u);
   const auto& m = stored[0];
   EXPECT_EQ(m.value, body);  // byte for byte, trailing bytes and all
   EXPECT_EQ(m.key, "cus_Rx7Example001");
-  EXPECT_EQ(m.headers.at("stripe-event-id"), "evt_1Sx00007ExampleA");
-  EXPECT_EQ(m.headers.at("stripe-event-type"), "payment_method.detached");
-  EXPECT_EQ(m.headers.at("stripe-event-created"), "1795500049");
-  EXPECT_EQ(m.headers.at("source"), "webhook");
-  auto received = std::stoll(m.headers.at("ingress-received-ms"));
+  EXPECT_EQ(m.header("stripe-event-id"), "evt_1Sx00007ExampleA");
+  EXPECT_EQ(m.header("stripe-event-type"), "payment_method.detached");
+  EXPECT_EQ(m.header("stripe-event-created"), "1795500049");
+  EXPECT_EQ(m.header("source"), "webhook");
+  auto received = std::stoll(m.header("ingress-received-ms"));
   EXPECT_GE(received, before_ms);
   EXPECT_LE(received, (test::unix_now() + 1) * 1000);
 }
@@ -86,7 +86,7 @@ TEST_F(IngressKafka, ForgedSignatureAnswers400AndProducesNothing) {
   EXPECT_EQ(res.status, 400);
   EXPECT_EQ(boost::json::parse(res.body).at("error_code").as_string(), "INVALID_SIGNATURE");
   EXPECT_EQ(res.body.find(kSecret), std::string::npos);
-  EXPECT_EQ(test::topic_message_count(bootstrap(), kTopic), 0);
+  EXPECT_EQ(topic_message_count(bootstrap(), kTopic), 0);
 }
 
 TEST_F(IngressKafka, ReplayedOldSignatureAnswers400) {
@@ -95,7 +95,7 @@ TEST_F(IngressKafka, ReplayedOldSignatureAnswers400) {
   std::vector<std::string> s{kSecret};
   auto res = test::post_webhook(port_, body, sign_payload(body, s, test::unix_now() - 301));
   EXPECT_EQ(res.status, 400);
-  EXPECT_EQ(test::topic_message_count(bootstrap(), kTopic), 0);
+  EXPECT_EQ(topic_message_count(bootstrap(), kTopic), 0);
 }
 
 TEST_F(IngressKafka, SignedBodyThatIsNotAnEventAnswers400InvalidEvent) {
@@ -104,7 +104,7 @@ TEST_F(IngressKafka, SignedBodyThatIsNotAnEventAnswers400InvalidEvent) {
   auto res = test::post_webhook(port_, body, sign(body));
   EXPECT_EQ(res.status, 400);
   EXPECT_EQ(boost::json::parse(res.body).at("error_code").as_string(), "INVALID_EVENT");
-  EXPECT_EQ(test::topic_message_count(bootstrap(), kTopic), 0);
+  EXPECT_EQ(topic_message_count(bootstrap(), kTopic), 0);
 }
 
 TEST_F(IngressKafka, FiveHundredConcurrentRequestsOverFiftyConnectionsAreEachStoredOnce) {
@@ -128,11 +128,11 @@ TEST_F(IngressKafka, FiveHundredConcurrentRequestsOverFiftyConnectionsAreEachSto
   EXPECT_EQ(ok.load(), 500);
   EXPECT_EQ(other.load(), 0);
 
-  auto stored = test::read_topic(bootstrap(), kTopic);
+  auto stored = read_topic(bootstrap(), kTopic);
   ASSERT_EQ(stored.size(), 500u);
   std::set<std::string> ids;
   for (const auto& m : stored) {
-    ids.insert(m.headers.at("stripe-event-id"));
+    ids.insert(m.header("stripe-event-id"));
     EXPECT_EQ(m.key, "cus_Rx7Example001");
   }
   EXPECT_EQ(ids.size(), 500u);
@@ -168,8 +168,8 @@ TEST_F(IngressKafka, BrokersDownAnswers503WithinTheTimeoutThenRecovers) {
 
   // What got 200 is in the topic; what got 503 may or may not be (Stripe retries it anyway).
   bool found = false;
-  for (const auto& m : test::read_topic(bootstrap(), kTopic)) {
-    found = found || m.headers.at("stripe-event-id") == "evt_after_outage";
+  for (const auto& m : read_topic(bootstrap(), kTopic)) {
+    found = found || m.header("stripe-event-id") == "evt_after_outage";
   }
   EXPECT_TRUE(found);
 }
@@ -186,7 +186,7 @@ TEST_F(IngressKafka, OversizedBodyAnswers413AndTheServerKeepsServing) {
   EXPECT_EQ(test::HttpClient(port_).get("/healthz").status, 200);
   auto ok = test::post_webhook(port_, body, sign(body));
   EXPECT_EQ(ok.status, 200);
-  EXPECT_EQ(test::topic_message_count(bootstrap(), kTopic), 1);
+  EXPECT_EQ(topic_message_count(bootstrap(), kTopic), 1);
 }
 
 TEST_F(IngressKafka, ChunkedBodyOverTheLimitAnswers413) {
@@ -218,7 +218,7 @@ TEST_F(IngressKafka, AliasRouteAcceptsWebhooks) {
   auto res = client.request("POST", "/api/payment/portal/webhook", body,
                             {{"Content-Type", "application/json"}, {"Stripe-Signature", sign(body)}});
   EXPECT_EQ(res.status, 200);
-  EXPECT_EQ(test::topic_message_count(bootstrap(), kTopic), 1);
+  EXPECT_EQ(topic_message_count(bootstrap(), kTopic), 1);
 }
 
 TEST_F(IngressKafka, MetricsCountOutcomesAndNeverShowTheSecret) {
@@ -244,7 +244,7 @@ TEST_F(IngressKafka, SourceOutsideTheAllowlistIsForbidden) {
                              {"X-Forwarded-For", "3.18.12.63"}});
   EXPECT_EQ(res.status, 403);
   EXPECT_EQ(boost::json::parse(res.body).at("error_code").as_string(), "FORBIDDEN");
-  EXPECT_EQ(test::topic_message_count(bootstrap(), kTopic), 0);
+  EXPECT_EQ(topic_message_count(bootstrap(), kTopic), 0);
 }
 
 TEST_F(IngressKafka, TrustedProxyForwardingAnAllowedSourceIsAccepted) {
@@ -285,7 +285,7 @@ TEST_F(IngressKafka, ShutdownFinishesARequestInFlight) {
   stopper.join();
   client.join();
   EXPECT_EQ(status.load(), 200);
-  EXPECT_EQ(test::topic_message_count(bootstrap(), kTopic), 1);
+  EXPECT_EQ(topic_message_count(bootstrap(), kTopic), 1);
 }
 
 }  // namespace

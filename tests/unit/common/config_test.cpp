@@ -14,6 +14,7 @@ const SettingSpec kSpecs[] = {
     {"TIMEOUT_MS", "5000", "timeout"},
     {"", "3", "count", false, false, "count"},
     {"", "", "a switch", false, false, "dry-run", true},
+    {"", "", "repeatable", false, false, "event-id", false, true},
 };
 
 struct FakeEnv {
@@ -45,6 +46,13 @@ TEST(Config, FlagsOverrideTheEnvironment) {
   EXPECT_EQ(s.get("BROKERS"), "x:2");
   EXPECT_EQ(s.get_int("count", 0, 10), 9);
   EXPECT_TRUE(s.get_bool("dry-run"));
+}
+
+TEST(Config, RepeatableFlagsCollectEveryValue) {
+  FakeEnv env{{{"SECRET_LIST", "a"}, {"BROKERS", "h:1"}}};
+  auto s = load(env, {"--event-id", "evt_1", "--event-id=evt_2", "--threads", "3", "--threads", "4"});
+  EXPECT_EQ(s.get_list("event-id"), (std::vector<std::string>{"evt_1", "evt_2"}));
+  EXPECT_EQ(s.get_int("THREADS", 1, 8), 4);  // not repeatable: the last one wins
 }
 
 TEST(Config, MissingRequiredSettingIsOneClearLine) {

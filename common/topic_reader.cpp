@@ -1,16 +1,22 @@
-#include "tests/support/kafka_reader.hpp"
+#include "common/topic_reader.hpp"
 
 #include <stdexcept>
 
 #include "common/kafka_handles.hpp"
 
-namespace stripe_sync::test {
+namespace stripe_sync {
+
+std::string StoredMessage::header(std::string_view name) const {
+  for (auto it = headers.rbegin(); it != headers.rend(); ++it)
+    if (it->first == name) return it->second;
+  return {};
+}
 
 namespace {
 kafka::HandlePtr make_consumer(const std::string& bootstrap) {
   kafka::ConfPtr conf(rd_kafka_conf_new());
   kafka::set_conf(conf.get(), "bootstrap.servers", bootstrap);
-  kafka::set_conf(conf.get(), "group.id", "stripe-sync-test-reader");
+  kafka::set_conf(conf.get(), "group.id", "stripe-sync-topic-reader");
   kafka::set_conf(conf.get(), "enable.auto.commit", "false");
   kafka::set_conf(conf.get(), "enable.partition.eof", "true");
   char err[512];
@@ -68,6 +74,7 @@ std::vector<StoredMessage> read_topic(const std::string& bootstrap, const std::s
     kafka::MessagePtr m(rd_kafka_consumer_poll(h.get(), 100));
     if (!m || m->err) continue;
     StoredMessage s;
+    s.topic = topic;
     s.partition = m->partition;
     s.offset = m->offset;
     if (m->key) s.key.assign(static_cast<const char*>(m->key), m->key_len);
@@ -78,7 +85,7 @@ std::vector<StoredMessage> read_topic(const std::string& bootstrap, const std::s
       const void* val;
       size_t size;
       for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-        s.headers[name] = std::string(static_cast<const char*>(val), size);
+        s.headers.emplace_back(name, std::string(static_cast<const char*>(val), size));
       }
     }
     out.push_back(std::move(s));
@@ -87,4 +94,4 @@ std::vector<StoredMessage> read_topic(const std::string& bootstrap, const std::s
   return out;
 }
 
-}  // namespace stripe_sync::test
+}  // namespace stripe_sync

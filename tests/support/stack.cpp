@@ -1,0 +1,86 @@
+#include "tests/support/stack.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "tests/support/http_client.hpp"
+
+namespace stripe_sync::test {
+
+using namespace std::chrono_literals;
+
+Stack::Stack(StackBinaries bins, std::string webhook_secret)
+    : bins_(std::move(bins)), secret_(std::move(webhook_secret)) {
+  dir_ = (std::filesystem::temp_directory_path() / ("stripe-sync-stack-" + std::to_string(::getpid()))).string();
+  std::filesystem::create_directories(dir_);
+  broker_ = std::make_unique<ChildProcess>(std::vector<std::string>{bins_.cli, "broker"},
+                                           std::vector<std::string>{}, dir_ + "/broker.log");
+  auto line = broker_->read_line(20s);
+  if (!line) throw std::runtime_error("the embedded broker did not start");
+  bootstrap_ = *line;
+  redis_ = std::make_unique<RedisServer>(/*persistent=*/true);
+  ingress_port_ = free_port();
+  ingress_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{bins_.ingress},
+      std::vector<std::string>{"STRIPE_WEBHOOK_SECRET=" + secret_, "KAFKA_BROKERS=" + bootstrap_,
+                               "INGRESS_LISTEN=127.0.0.1:" + std::to_string(ingress_port_),
+                               "INGRESS_THREADS=2"},
+      dir_ + "/ingress.log");
+  bool up = eventually([&] {
+    try {
+      return HttpClient(ingress_port_).get("/readyz").status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }, 30s);
+  if (!up) throw std::runtime_error("stripe-ingress did not become ready");
+}
+
+Stack::~Stack() {
+  worker_.reset();
+  ingress_.reset();
+  redis_.reset();
+  broker_.reset();
+}
+
+void Stack::start_worker() {
+  worker_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{bins_.worker},
+      std::vector<std::string>{"KAFKA_BROKERS=" + bootstrap_, "REDIS_URL=" + redis_->url(),
+                               "WORKER_THREADS=2", "REDIS_TIMEOUT_MS=1000"},
+      dir_ + "/worker-" + std::to_string(++worker_starts_) + ".log");
+}
+
+void Stack::kill_worker() {
+  if (!worker_) return;
+  worker_->signal(SIGKILL);
+  worker_->wait(10s);
+  worker_.reset();
+}
+
+int Stack::count_in_worker_logs(const std::string& text) const {
+  int n = 0;
+  for (int i = 1; i <= worker_starts_; ++i) {
+    std::ifstream in(dir_ + "/worker-" + std::to_string(i) + ".log");
+    std::string line;
+    while (std::getline(in, line)) n += line.find(text) != std::string::npos;
+  }
+  return n;
+}
+
+std::string Stack::cli(std::vector<std::string> args) {
+  args.insert(args.begin(), bins_.cli);
+  ChildProcess p(args, {"KAFKA_BROKERS=" + bootstrap_, "REDIS_URL=" + redis_->url()}, dir_ + "/cli.log");
+  p.close_stdin();
+  std::string out = p.read_all_stdout(60s);
+  auto status = p.wait(30s);
+  EXPECT_EQ(status, 0) << "stripe-sync " << args[1];
+  return out;
+}
+
+}  // namespace stripe_sync::test

@@ -1,0 +1,47 @@
+#include "worker/worker_config.hpp"
+
+namespace stripe_sync::worker {
+
+namespace {
+const SettingSpec kSettings[] = {
+    {"KAFKA_BROKERS", "", "Kafka bootstrap servers, host:port[,host:port]", true},
+    {"KAFKA_TOPIC", "stripe.events", "topic of verified Stripe events"},
+    {"KAFKA_DLQ_TOPIC", "stripe.events.dlq", "dead-letter topic for events that can never apply"},
+    {"KAFKA_GROUP", "stripe-sync", "consumer group"},
+    {"REDIS_URL", "redis://127.0.0.1:6379/0", "redis://[[user]:password@]host:port[/db]"},
+    {"REDIS_PREFIX", "stripe:", "prefix of every Redis key"},
+    {"WORKER_THREADS", "2", "threads applying events (partitions run in parallel, each in order)"},
+    {"WORKER_BATCH", "64", "events of one partition applied per pipelined Redis round trip"},
+    {"DEDUPE_TTL_S", "3024000", "how long an event id is remembered (35 days)"},
+    {"AUDIT_MAXLEN", "1000", "approximate length cap of each customer's audit stream"},
+    {"REDIS_TIMEOUT_MS", "2000", "Redis connect and command timeout"},
+    {"LOG_LEVEL", "info", "debug, info, warn or error"},
+    {"LOG_FORMAT", "json", "json (one object a line) or text"},
+};
+}  // namespace
+
+std::span<const SettingSpec> worker_settings() { return kSettings; }
+
+WorkerConfig worker_config_from(const Settings& s) {
+  WorkerConfig c;
+  c.kafka_brokers = s.get("KAFKA_BROKERS");
+  c.kafka_topic = s.get("KAFKA_TOPIC");
+  c.kafka_dlq_topic = s.get("KAFKA_DLQ_TOPIC");
+  c.kafka_group = s.get("KAFKA_GROUP");
+  c.redis = parse_redis_url(s.get("REDIS_URL"));
+  c.store.prefix = s.get("REDIS_PREFIX");
+  c.store.dedupe_ttl_s = s.get_int("DEDUPE_TTL_S", 60, 400LL * 24 * 3600);
+  c.store.audit_maxlen = s.get_int("AUDIT_MAXLEN", 10, 10000000);
+  c.threads = static_cast<int>(s.get_int("WORKER_THREADS", 1, 256));
+  c.batch_size = static_cast<std::size_t>(s.get_int("WORKER_BATCH", 1, 10000));
+  c.redis_timeout = s.get_ms("REDIS_TIMEOUT_MS", 50, 60000);
+  try {
+    c.log_level = log::parse_level(s.get("LOG_LEVEL"));
+    c.log_format = log::parse_format(s.get("LOG_FORMAT"));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(std::string("LOG_LEVEL/LOG_FORMAT ") + e.what());
+  }
+  return c;
+}
+
+}  // namespace stripe_sync::worker

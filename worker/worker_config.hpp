@@ -1,0 +1,34 @@
+#pragma once
+// stripe-worker's settings: one plain struct, filled once from the environment and flags.
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "common/config.hpp"
+#include "common/event_store.hpp"
+#include "common/log.hpp"
+#include "common/redis_probe.hpp"
+
+namespace stripe_sync::worker {
+
+struct WorkerConfig {
+  std::string kafka_brokers;
+  std::string kafka_topic = "stripe.events";
+  std::string kafka_dlq_topic = "stripe.events.dlq";
+  std::string kafka_group = "stripe-sync";
+  RedisEndpoint redis;
+  StoreConfig store;
+  int threads = 2;
+  std::size_t batch_size = 64;                      // events per pipelined round trip
+  std::chrono::milliseconds redis_timeout{2000};
+  std::chrono::milliseconds backoff_max{5000};      // cap of the Redis retry backoff
+  std::chrono::milliseconds drain_timeout{10000};   // SIGTERM: how long queued events may take
+  log::Level log_level = log::Level::info;
+  log::Format log_format = log::Format::json;
+};
+
+std::span<const SettingSpec> worker_settings();
+WorkerConfig worker_config_from(const Settings& settings);
+
+}  // namespace stripe_sync::worker

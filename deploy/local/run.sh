@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole pipeline on this machine: installs what is missing, builds (release preset), starts
-# redis-server (append-only file under .local/), the embedded Kafka broker and stripe-ingress,
-# then prints the webhook URL, the secret and a curl that sends a signed test event.
+# redis-server (append-only file under .local/), the embedded Kafka broker, stripe-ingress and
+# stripe-worker, then prints the webhook URL, the secret, a curl that sends a signed test event
+# and the command that shows what the worker made of it.
 # Ctrl-C stops everything it started.
 #
 # Settings (environment): STRIPE_WEBHOOK_SECRET (else one is generated and kept in
@@ -32,8 +33,8 @@ fi
 pids=()
 stop_all() {
   trap - INT TERM EXIT
-  echo
-  echo "stopping..."
+  trap '' PIPE  # with `run.sh | tee log`, Ctrl-C kills tee first: still stop everything
+  echo "stopping..." >&2 || true
   # Reverse order: the ingress drains into the broker before the broker goes.
   for ((i=${#pids[@]}-1; i>=0; i--)); do
     kill -TERM "${pids[i]}" 2>/dev/null || true
@@ -71,6 +72,11 @@ STRIPE_WEBHOOK_SECRET="$secret" KAFKA_BROKERS="$bootstrap" REDIS_URL="redis://12
 pids+=($!)
 wait_for "stripe-ingress" 30 curl -sf "http://127.0.0.1:$ingress_port/readyz"
 
+KAFKA_BROKERS="$bootstrap" REDIS_URL="redis://127.0.0.1:$redis_port/0" \
+  setsid "$bin/worker/stripe-worker" 2>"$state/logs/worker.log" &
+pids+=($!)
+wait_for "stripe-worker" 30 grep -q '"partitions assigned"' "$state/logs/worker.log"
+
 event=tests/fixtures/events/customer.created.json
 cat <<TXT
 
@@ -87,6 +93,11 @@ curl -sS -X POST http://127.0.0.1:$ingress_port/webhooks/stripe \\
   -H 'Content-Type: application/json' \\
   -H "Stripe-Signature: \$($root/$bin/worker/stripe-sync sign --secret '$secret' < $root/$event)" \\
   --data-binary @$root/$event
+
+Then see what the worker applied to Redis:
+
+REDIS_URL=redis://127.0.0.1:$redis_port/0 $root/$bin/worker/stripe-sync state customer cus_Rx7Example001
+REDIS_URL=redis://127.0.0.1:$redis_port/0 $root/$bin/worker/stripe-sync audit cus_Rx7Example001
 
 Ctrl-C stops everything.
 TXT

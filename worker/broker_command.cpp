@@ -26,10 +26,11 @@ const SettingSpec kBrokerSettings[] = {
 constexpr const char* kBrokerUsage =
     "stripe-sync broker [--brokers N] [--bootstrap-file PATH]\n\n"
     "Runs an embedded Kafka-protocol broker (librdkafka's mock cluster) for local runs and tests.\n"
-    "It keeps EVERYTHING IN MEMORY: topics and offsets are gone when it stops. Production uses\n"
-    "real Kafka (see deploy/). It creates the events topic and the dead-letter topic, prints its\n"
-    "bootstrap servers as the first line on stdout once it accepts connections, and runs until\n"
-    "SIGINT or SIGTERM.";
+    "It keeps EVERYTHING IN MEMORY: topics and offsets are gone when it stops, and each partition\n"
+    "keeps only its newest ~5 MB (librdkafka's fixed mock limit): older messages are dropped even\n"
+    "if nobody consumed them. Production uses real Kafka (see deploy/). It creates the events topic\n"
+    "and the dead-letter topic, prints its bootstrap servers as the first line on stdout once it\n"
+    "accepts connections, and runs until SIGINT or SIGTERM.";
 }  // namespace
 
 int run_broker(const std::vector<std::string>& args) {

@@ -43,8 +43,9 @@ std::string header(const rd_kafka_message_t* m, const char* name) {
   return std::string(static_cast<const char*>(value), size);
 }
 
-// What happened to one message; every outcome but `retry` is durable and may be committed.
-enum class Disposition { done, retry };
+// A partition's queue is paused at kPauseAt batches and resumed below kResumeBelow batches.
+constexpr std::size_t kPauseAt = 32;
+constexpr std::size_t kResumeBelow = 4;
 
 }  // namespace
 
@@ -87,6 +88,8 @@ struct Worker::Impl {
     kafka::set_conf(conf.get(), "session.timeout.ms", "6000");
     kafka::set_conf(conf.get(), "heartbeat.interval.ms", "1000");
     kafka::set_conf(conf.get(), "reconnect.backoff.max.ms", "1000");
+    // What librdkafka prefetches beyond our own queues (its default is 64 MiB).
+    kafka::set_conf(conf.get(), "queued.max.messages.kbytes", "16384");
     kafka::route_logs(conf.get());
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_rebalance_cb(conf.get(), [](rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -128,8 +131,10 @@ struct Worker::Impl {
     if (it == partitions.end() || it->second->revoked) return;  // not ours any more
     PartitionState& p = *it->second;
     p.queue.push_back(std::move(m));
-    // Back-pressure: stop fetching a partition whose queue is long; the drain resumes it.
-    if (p.queue.size() >= 4 * config.batch_size && !p.paused) set_paused(p, true);
+    // Back-pressure: stop fetching a partition whose queue is long; the drain resumes it once
+    // the queue is short again. The wide gap matters: a pause makes librdkafka drop what it
+    // prefetched for the partition and fetch it again on resume.
+    if (p.queue.size() >= kPauseAt * config.batch_size && !p.paused) set_paused(p, true);
     schedule(p);
   }
 
@@ -245,7 +250,7 @@ struct Worker::Impl {
     rd_kafka_offsets_store(consumer.get(), list.get());
     rd_kafka_commit(consumer.get(), list.get(), 1);
     for (std::size_t i = 0; i < batch.size(); ++i) state->queue.pop_front();
-    if (state->paused && state->queue.size() < config.batch_size) set_paused(*state, false);
+    if (state->paused && state->queue.size() < kResumeBelow * config.batch_size) set_paused(*state, false);
     state->scheduled = false;
     schedule(*state);
     idle_cv.notify_all();

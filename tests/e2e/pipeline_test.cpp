@@ -347,6 +347,14 @@ TEST_F(Pipeline, EventThatCanNeverApplyGoesToTheDlqAndReplayPutsItBack) {
   EXPECT_EQ(topic_message_count(stack_->bootstrap(), "stripe.events"), 1);
   std::string none = stack_->cli({"dlq", "replay", "--event-id", "evt_other"});
   EXPECT_NE(none.find("replayed 0 of 1"), std::string::npos) << none;
+  std::string by_type = stack_->cli({"dlq", "replay", "--type", "customer.subscription.updated", "--dry-run"});
+  EXPECT_NE(by_type.find("would replay 1 of 1"), std::string::npos) << by_type;
+  std::string other_type = stack_->cli({"dlq", "replay", "--type", "customer.updated", "--dry-run"});
+  EXPECT_NE(other_type.find("would replay 0 of 1"), std::string::npos) << other_type;
+  std::string since_past = stack_->cli({"dlq", "replay", "--since", "2020-01-01T00:00:00Z", "--dry-run"});
+  EXPECT_NE(since_past.find("would replay 1 of 1"), std::string::npos) << since_past;
+  std::string since_future = stack_->cli({"dlq", "replay", "--since", "2099-01-01", "--dry-run"});
+  EXPECT_NE(since_future.find("would replay 0 of 1"), std::string::npos) << since_future;
 
   std::string out = stack_->cli({"dlq", "replay", "--event-id", "evt_dlq_1"});
   EXPECT_NE(out.find("replayed 1 of 1"), std::string::npos) << out;

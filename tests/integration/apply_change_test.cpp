@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/event_extract.hpp"
+#include "common/redis_probe.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/redis_server.hpp"
 
@@ -241,6 +242,26 @@ TEST_F(ApplyChange, UnreachableRedisIsATransientFailure) {
   auto out = store_.apply(std::span(&rec, 1), 1);
   ASSERT_TRUE(out);
   EXPECT_EQ(out->front().outcome, ApplyOutcome::applied);
+}
+
+TEST_F(ApplyChange, UsesThePasswordAndDatabaseOfTheRedisUrl) {
+  client_->command({"CONFIG", "SET", "requirepass", "s3cret-pw"});
+  RedisClient authed(parse_redis_url("redis://:s3cret-pw@127.0.0.1:" + std::to_string(redis_.port()) + "/3"),
+                     std::chrono::seconds(2));
+  EventStore store(authed, StoreConfig{});
+  auto rec = from_fixture("customer.created.json");
+  auto out = store.apply(std::span(&rec, 1), 1);
+  ASSERT_TRUE(out) << authed.last_error();
+  EXPECT_EQ(out->front().outcome, ApplyOutcome::applied);
+  // Written to database 3, not 0.
+  EXPECT_EQ(authed.command({"EXISTS", kCustomer})->integer, 1);
+  EXPECT_EQ(authed.command({"SELECT", "0"})->str, "OK");
+  EXPECT_EQ(authed.command({"EXISTS", kCustomer})->integer, 0);
+
+  RedisClient wrong(parse_redis_url("redis://:not-it@127.0.0.1:" + std::to_string(redis_.port()) + "/0"),
+                    std::chrono::seconds(2));
+  EXPECT_FALSE(wrong.command({"PING"}));
+  EXPECT_EQ(wrong.last_error(), "Redis refused the credentials");
 }
 
 TEST(ApplyChangeKeys, EverythingForOneCustomerIsInOneHashSlot) {

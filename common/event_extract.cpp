@@ -180,6 +180,59 @@ ExtractResult permanent(std::string reason, std::string detail) {
   return {ExtractStatus::permanent, std::move(reason), std::move(detail)};
 }
 
+// Fills `out` (kind, stamp parts, fields, previous, index action) from an object and, for
+// events, its previous_attributes. Shared by webhook events and API snapshots: one mapping.
+ExtractResult fill_record(dom::element object, const dom::element* prev, const KindSpec& kind,
+                          int rank, bool tombstone, const Envelope& env, ChangeRecord& out) {
+  const bool has_prev = prev != nullptr;
+  out.kind = kind.kind;
+  out.object_id = env.object_id;
+  out.rank = rank;
+  out.tombstone = tombstone;
+  out.has_previous = has_prev;
+  out.key = env.partition_key();
+
+  for (const auto& f : kind.fields) {
+    out.fields.emplace_back(std::string(f.name), render(object, f).value_or(std::string()));
+    if (has_prev) {
+      // A period moves with the items; only a change of the items list can carry it.
+      if (auto pv = render(*prev, f)) out.previous.emplace_back(std::string(f.name), std::move(*pv));
+    }
+  }
+  if (out.kind == ObjectKind::payment_method && out.tombstone) {
+    // A detached payment method has customer null; keep who it belonged to.
+    for (auto& [k, v] : out.fields)
+      if (k == "customer" && v.empty()) v = env.previous_customer;
+  }
+
+  switch (out.kind) {
+    case ObjectKind::customer:
+      out.fields.emplace_back("deleted", out.tombstone ? "1" : "0");
+      break;
+    case ObjectKind::subscription: {
+      if (env.customer.empty()) return permanent("missing_field", "missing field: data.object.customer");
+      const std::string* status = out.field("status");
+      bool ended = out.tombstone || (status && (*status == "canceled" || *status == "incomplete_expired"));
+      out.index = ended ? IndexAction::remove : IndexAction::add;
+      out.fields.emplace_back("deleted", out.tombstone ? "1" : "0");
+      break;
+    }
+    case ObjectKind::payment_method:
+      if (env.customer.empty() && env.previous_customer.empty()) {
+        return permanent("missing_field", "missing field: data.object.customer");
+      }
+      out.index = out.tombstone ? IndexAction::remove : IndexAction::add;
+      out.fields.emplace_back("deleted", out.tombstone ? "1" : "0");
+      break;
+    case ObjectKind::portal_session:
+      out.index = IndexAction::add;
+      break;
+    case ObjectKind::portal_configuration:
+      break;
+  }
+  return {};
+}
+
 }  // namespace
 
 bool is_handled_type(std::string_view type) { return type_spec(type) != nullptr; }
@@ -223,54 +276,44 @@ ExtractResult extract_change(std::string_view json, ChangeRecord& out) {
     if (dom::element c; prev["customer"].get(c) == simdjson::SUCCESS) env.previous_customer = text_of(c);
   }
   if (dom::element a; doc["account"].get(a) == simdjson::SUCCESS) env.account = text_of(a);
-
-  out.kind = spec->kind->kind;
-  out.object_id = env.object_id;
   out.created = created;
-  out.rank = spec->rank;
-  out.tombstone = spec->tombstone;
-  out.has_previous = has_prev;
-  out.key = env.partition_key();
 
-  for (const auto& f : spec->kind->fields) {
-    out.fields.emplace_back(std::string(f.name), render(object, f).value_or(std::string()));
-    if (has_prev) {
-      // A period moves with the items; only a change of the items list can carry it.
-      if (auto pv = render(prev, f)) out.previous.emplace_back(std::string(f.name), std::move(*pv));
-    }
-  }
-  if (out.kind == ObjectKind::payment_method && out.tombstone) {
-    // A detached payment method has customer null; keep who it belonged to.
-    for (auto& [k, v] : out.fields)
-      if (k == "customer" && v.empty()) v = env.previous_customer;
-  }
+  return fill_record(object, has_prev ? &prev : nullptr, *spec->kind, spec->rank, spec->tombstone, env, out);
+}
 
-  switch (out.kind) {
-    case ObjectKind::customer:
-      out.fields.emplace_back("deleted", out.tombstone ? "1" : "0");
-      break;
-    case ObjectKind::subscription: {
-      if (env.customer.empty()) return permanent("missing_field", "missing field: data.object.customer");
-      const std::string* status = out.field("status");
-      bool ended = out.tombstone || (status && (*status == "canceled" || *status == "incomplete_expired"));
-      out.index = ended ? IndexAction::remove : IndexAction::add;
-      out.fields.emplace_back("deleted", out.tombstone ? "1" : "0");
-      break;
-    }
-    case ObjectKind::payment_method:
-      if (env.customer.empty() && env.previous_customer.empty()) {
-        return permanent("missing_field", "missing field: data.object.customer");
-      }
-      out.index = out.tombstone ? IndexAction::remove : IndexAction::add;
-      out.fields.emplace_back("deleted", out.tombstone ? "1" : "0");
-      break;
-    case ObjectKind::portal_session:
-      out.index = IndexAction::add;
-      break;
-    case ObjectKind::portal_configuration:
-      break;
+ExtractResult extract_snapshot(std::string_view object_json, std::int64_t date_unix,
+                               std::string_view sync_id, std::string_view source, ChangeRecord& out) {
+  thread_local dom::parser parser;
+  out = ChangeRecord{};
+  dom::element object;
+  if (auto e = parser.parse(object_json.data(), object_json.size()).get(object); e || !object.is_object()) {
+    return permanent("not_json", "Stripe's answer is not a JSON object");
   }
-  return {};
+  std::string_view object_type, object_id;
+  if (object["object"].get(object_type) || object["id"].get(object_id) || object_id.empty()) {
+    return permanent("missing_field", "object without id or object type");
+  }
+  const KindSpec* kind = nullptr;
+  for (const KindSpec* k : {&kCustomer, &kSubscription, &kPaymentMethod}) {
+    if (k->object == object_type) kind = k;
+  }
+  if (kind == nullptr) return {ExtractStatus::ignored, "unhandled_object", "not a kept object: " + std::string(object_type)};
+  Envelope env;
+  env.object_type = std::string(object_type);
+  env.object_id = std::string(object_id);
+  if (dom::element c; object["customer"].get(c) == simdjson::SUCCESS) env.customer = text_of(c);
+  // What the object's state says about its life: a deleted customer ({"deleted": true}) or an
+  // ended subscription is a tombstone, as the matching events would have made it.
+  bool deleted = false;
+  if (dom::element d; object["deleted"].get(d) == simdjson::SUCCESS && d.is_bool()) deleted = bool(d);
+  std::string_view status;
+  bool canceled = kind == &kSubscription && object["status"].get(status) == simdjson::SUCCESS &&
+                  status == "canceled";
+  out.event_id = std::string(sync_id);
+  out.event_type = std::string(object_type) + ".snapshot";
+  out.source = std::string(source);
+  out.created = date_unix;  // Stripe's Date header: never our clock
+  return fill_record(object, nullptr, *kind, 2, deleted || canceled, env, out);
 }
 
 }  // namespace stripe_sync

@@ -24,4 +24,11 @@ bool is_handled_type(std::string_view type);
 
 ExtractResult extract_change(std::string_view event_json, ChangeRecord& out);
 
+// An object as Stripe's API returns it (customer, subscription, payment method), fetched at
+// `date_unix` (the answer's Date header), as a change record with stamp date_unix * 10 + 2 that
+// meets the same rules as events. `sync_id` names this fetch (it is the record's event id, so
+// applying the same fetch twice is a duplicate).
+ExtractResult extract_snapshot(std::string_view object_json, std::int64_t date_unix,
+                               std::string_view sync_id, std::string_view source, ChangeRecord& out);
+
 }  // namespace stripe_sync

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <functional>
 #include <set>
 
 #include "common/event_extract.hpp"
@@ -242,6 +245,46 @@ TEST_F(ApplyChange, UnreachableRedisIsATransientFailure) {
   auto out = store_.apply(std::span(&rec, 1), 1);
   ASSERT_TRUE(out);
   EXPECT_EQ(out->front().outcome, ApplyOutcome::applied);
+}
+
+ChangeRecord snapshot_of(const std::string& fixture, std::int64_t date, const std::string& sync_id,
+                         const std::function<void(boost::json::object&)>& edit = {}) {
+  auto ev = boost::json::parse(test::read_fixture("events/" + fixture));
+  auto obj = ev.at("data").at("object").as_object();
+  if (edit) edit(obj);
+  ChangeRecord r;
+  EXPECT_EQ(extract_snapshot(boost::json::serialize(obj), date, sync_id, "return-sync", r).status, ExtractStatus::record);
+  return r;
+}
+
+TEST_F(ApplyChange, ASnapshotOlderThanAnAppliedWebhookDoesNotRollItBack) {
+  ASSERT_EQ(apply(from_fixture("customer.updated.json")).outcome, ApplyOutcome::applied);  // created 1795500014
+  auto old = snapshot_of("customer.updated.json", 1795500010, "sync_old",
+                         [](boost::json::object& o) { o["email"] = "stale@example.com"; });
+  EXPECT_EQ(apply(old).outcome, ApplyOutcome::stale);
+  EXPECT_EQ(hget(kCustomer, "email"), "jordan@example.com");
+}
+
+TEST_F(ApplyChange, ANewerSnapshotAppliesAndIsAudited) {
+  ASSERT_EQ(apply(from_fixture("customer.updated.json")).outcome, ApplyOutcome::applied);
+  auto fresh = snapshot_of("customer.updated.json", 1795500100, "sync_new",
+                           [](boost::json::object& o) { o["email"] = "new@example.com"; });
+  auto r = apply(fresh);
+  EXPECT_EQ(r.outcome, ApplyOutcome::applied);
+  EXPECT_EQ(r.changed, "email");
+  EXPECT_EQ(hget(kCustomer, "email"), "new@example.com");
+  EXPECT_EQ(hget(kCustomer, "_v"), "17955001002");
+  auto entries = audit("cus_Rx7Example001");
+  EXPECT_EQ(audit_field(entries.back(), "source"), "return-sync");
+  EXPECT_EQ(apply(fresh).outcome, ApplyOutcome::duplicate);  // the same fetch applied twice
+}
+
+TEST_F(ApplyChange, ASameSecondSnapshotThatDiffersIsAmbiguous) {
+  ASSERT_EQ(apply(from_fixture("customer.updated.json")).outcome, ApplyOutcome::applied);
+  auto same_second = snapshot_of("customer.updated.json", 1795500014, "sync_same",
+                                 [](boost::json::object& o) { o["email"] = "other@example.com"; });
+  EXPECT_EQ(apply(same_second).outcome, ApplyOutcome::ambiguous);
+  EXPECT_EQ(hget(kCustomer, "email"), "jordan@example.com");
 }
 
 TEST_F(ApplyChange, UsesThePasswordAndDatabaseOfTheRedisUrl) {

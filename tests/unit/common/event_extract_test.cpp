@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <map>
 
 #include "tests/support/fixtures.hpp"
@@ -171,6 +172,45 @@ TEST(EventExtract, PermanentFailures) {
     EXPECT_EQ(x.status, ExtractStatus::permanent) << c.body;
     EXPECT_EQ(x.reason, c.reason) << c.body;
   }
+}
+
+std::string object_of(const std::string& fixture) {
+  auto ev = boost::json::parse(test::read_fixture("events/" + fixture));
+  return boost::json::serialize(ev.at("data").at("object"));
+}
+
+TEST(EventExtract, SnapshotMapsLikeTheEventWithTheDateAsStamp) {
+  ChangeRecord snap;
+  ASSERT_EQ(extract_snapshot(object_of("customer.subscription.updated.json"), 1795600000, "sync_1", "return-sync", snap).status,
+            ExtractStatus::record);
+  auto event = extract("customer.subscription.updated.json");
+  EXPECT_EQ(snap.kind, ObjectKind::subscription);
+  EXPECT_EQ(snap.key, event.key);
+  EXPECT_EQ(snap.fields, event.fields);  // one mapping for both
+  EXPECT_EQ(snap.stamp(), 17956000002);
+  EXPECT_EQ(snap.event_id, "sync_1");
+  EXPECT_EQ(snap.source, "return-sync");
+  EXPECT_FALSE(snap.has_previous);
+  EXPECT_EQ(snap.index, IndexAction::add);
+}
+
+TEST(EventExtract, SnapshotOfADeletedCustomerOrCanceledSubscriptionIsATombstone) {
+  ChangeRecord c;
+  ASSERT_EQ(extract_snapshot(R"({"id":"cus_1","object":"customer","deleted":true})", 5, "s", "return-sync", c).status,
+            ExtractStatus::record);
+  EXPECT_TRUE(c.tombstone);
+  EXPECT_EQ(*c.field("deleted"), "1");
+  ChangeRecord s;
+  ASSERT_EQ(extract_snapshot(object_of("customer.subscription.deleted.json"), 5, "s", "return-sync", s).status,
+            ExtractStatus::record);
+  EXPECT_TRUE(s.tombstone);
+  EXPECT_EQ(s.index, IndexAction::remove);
+}
+
+TEST(EventExtract, SnapshotOfAnotherObjectIsIgnored) {
+  ChangeRecord r;
+  EXPECT_EQ(extract_snapshot(R"({"id":"in_1","object":"invoice"})", 5, "s", "return-sync", r).status, ExtractStatus::ignored);
+  EXPECT_EQ(extract_snapshot("[]", 5, "s", "return-sync", r).status, ExtractStatus::permanent);
 }
 
 }  // namespace

@@ -1,0 +1,138 @@
+// The portal's pure logic: workflows, the signed return link, the change list of a return.
+#include <gtest/gtest.h>
+
+#include <boost/json/serialize.hpp>
+
+#include "common/form_encoding.hpp"
+#include "ingress/portal_diff.hpp"
+#include "ingress/portal_workflow.hpp"
+#include "ingress/return_link.hpp"
+
+namespace stripe_sync::ingress {
+namespace {
+
+namespace json = boost::json;
+
+SessionRequest request(std::string live_sub = {}) {
+  return {"cus_1", "https://api.example.com/api/payment/portal/return?x=1", "", "", std::move(live_sub)};
+}
+
+TEST(PortalWorkflow, EachWorkflowMapsToItsFlowActionAndPage) {
+  struct Case {
+    const char *type, *flow, *action, *path;
+  } cases[] = {
+      {"payment_update", "payment_method_update", "payment_updated", "/dashboard/billing/payment-methods"},
+      {"billing_review", "", "billing_reviewed", "/dashboard/billing/history"},
+      {"subscription_management", "subscription_update", "subscription_updated", "/dashboard/billing/subscription-updated"},
+      {"cancellation_process", "subscription_cancel", "subscription_cancelled", "/dashboard/billing/cancellation-survey"},
+      {"profile_update", "customer_update", "profile_updated", "/dashboard/profile"},
+  };
+  for (const auto& c : cases) {
+    const Workflow* w = find_workflow(c.type);
+    ASSERT_NE(w, nullptr) << c.type;
+    EXPECT_EQ(w->flow, c.flow);
+    EXPECT_EQ(w->action, c.action);
+    EXPECT_EQ(w->redirect_path, c.path);
+  }
+  EXPECT_EQ(find_workflow("delete_everything"), nullptr);
+}
+
+TEST(PortalWorkflow, FlowDataRedirectsBackToTheSignedLink) {
+  SessionPlanError e;
+  auto p = session_params(*find_workflow("payment_update"), request(), e);
+  EXPECT_EQ(e, SessionPlanError::none);
+  EXPECT_EQ(form_encode(p),
+            "customer=cus_1&return_url=https%3A%2F%2Fapi.example.com%2Fapi%2Fpayment%2Fportal%2Freturn%3Fx%3D1"
+            "&flow_data[type]=payment_method_update&flow_data[after_completion][type]=redirect"
+            "&flow_data[after_completion][redirect][return_url]=https%3A%2F%2Fapi.example.com%2Fapi%2Fpayment%2Fportal%2Freturn%3Fx%3D1");
+}
+
+TEST(PortalWorkflow, BillingReviewIsTheHomepage) {
+  SessionPlanError e;
+  auto p = session_params(*find_workflow("billing_review"), request(), e);
+  EXPECT_FALSE(p.contains("flow_data"));
+}
+
+TEST(PortalWorkflow, SubscriptionManagementNamesTheLiveSubscriptionOrFallsBackToTheHomepage) {
+  SessionPlanError e;
+  auto with = session_params(*find_workflow("subscription_management"), request("sub_1"), e);
+  EXPECT_EQ(with.at("flow_data").at("subscription_update").at("subscription").as_string(), "sub_1");
+  auto without = session_params(*find_workflow("subscription_management"), request(), e);
+  EXPECT_EQ(e, SessionPlanError::none);
+  EXPECT_FALSE(without.contains("flow_data"));
+}
+
+TEST(PortalWorkflow, CancellationNeedsALiveSubscription) {
+  SessionPlanError e;
+  auto p = session_params(*find_workflow("cancellation_process"), request(), e);
+  EXPECT_EQ(e, SessionPlanError::no_live_subscription);
+  EXPECT_TRUE(p.empty());
+  auto ok = session_params(*find_workflow("cancellation_process"), request("sub_9"), e);
+  EXPECT_EQ(ok.at("flow_data").at("subscription_cancel").at("subscription").as_string(), "sub_9");
+}
+
+TEST(ReturnLink, CarriesTheSignedTriple) {
+  std::string link = return_link("https://api.example.com/", "k", "ps_1", "cus_1", "payment_updated");
+  EXPECT_EQ(link.rfind("https://api.example.com/api/payment/portal/return?session_id=ps_1&customer_id=cus_1"
+                       "&action=payment_updated&sig=", 0), 0u);
+  std::string sig = link.substr(link.find("sig=") + 4);
+  EXPECT_TRUE(verify_return_signature("k", "ps_1", "cus_1", "payment_updated", sig));
+}
+
+TEST(ReturnLink, AnyTamperingFailsTheSignature) {
+  std::string sig = return_signature("k", "ps_1", "cus_1", "payment_updated");
+  EXPECT_FALSE(verify_return_signature("k", "ps_1", "cus_2", "payment_updated", sig));
+  EXPECT_FALSE(verify_return_signature("k", "ps_2", "cus_1", "payment_updated", sig));
+  EXPECT_FALSE(verify_return_signature("k", "ps_1", "cus_1", "profile_updated", sig));
+  EXPECT_FALSE(verify_return_signature("other", "ps_1", "cus_1", "payment_updated", sig));
+  EXPECT_FALSE(verify_return_signature("k", "ps_1", "cus_1", "payment_updated", sig.substr(1)));
+  EXPECT_FALSE(verify_return_signature("k", "ps_1", "cus_1", "payment_updated", ""));
+}
+
+CustomerState base_state() {
+  CustomerState s;
+  s.customer = {{"email", "old@example.com"}, {"name", "Jordan"}, {"default_payment_method", "pm_a"}};
+  s.payment_methods["pm_a"] = {{"id", "pm_a"}, {"card_last4", "1111"}, {"card_exp_month", "8"}, {"card_exp_year", "2029"}};
+  s.subscriptions["sub_1"] = {{"id", "sub_1"}, {"status", "active"}, {"cancel_at_period_end", "false"}, {"items", "[]"}};
+  return s;
+}
+
+TEST(PortalDiff, ReportsExactlyTheCardTheEmailAndTheStatus) {
+  CustomerState before = base_state();
+  CustomerState after = before;
+  after.customer["email"] = "new@example.com";
+  after.customer["default_payment_method"] = "pm_b";
+  after.payment_methods.erase("pm_a");
+  after.payment_methods["pm_b"] = {{"id", "pm_b"}, {"card_brand", "visa"}, {"card_last4", "4242"}};
+  after.subscriptions["sub_1"]["status"] = "canceled";
+  SyncReport r = diff_states(before, after);
+  EXPECT_TRUE(r.customer_updated);
+  EXPECT_TRUE(r.payment_method_updated);
+  EXPECT_TRUE(r.subscription_changed);
+  EXPECT_EQ(r.changes, (std::vector<std::string>{
+                           "Email updated: old@example.com → new@example.com",
+                           "Payment method updated: 4242",
+                           "Payment method added: visa 4242",
+                           "Payment method removed: 1111",
+                           "Subscription sub_1 status: active → canceled",
+                       }));
+}
+
+TEST(PortalDiff, NothingChangedReportsNothing) {
+  SyncReport r = diff_states(base_state(), base_state());
+  EXPECT_FALSE(r.customer_updated || r.payment_method_updated || r.subscription_changed);
+  EXPECT_TRUE(r.changes.empty());
+}
+
+TEST(PortalDiff, CancelAtPeriodEndAndEndedSubscriptions) {
+  CustomerState before = base_state();
+  CustomerState after = before;
+  after.subscriptions["sub_1"]["cancel_at_period_end"] = "true";
+  EXPECT_EQ(diff_states(before, after).changes,
+            (std::vector<std::string>{"Subscription sub_1 will cancel at the end of the period"}));
+  after.subscriptions.erase("sub_1");
+  EXPECT_EQ(diff_states(before, after).changes, (std::vector<std::string>{"Subscription sub_1 ended"}));
+}
+
+}  // namespace
+}  // namespace stripe_sync::ingress

@@ -21,6 +21,7 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::sync_failed: return "SYNC_FAILED";
     case ErrorCode::configuration_invalid: return "CONFIGURATION_INVALID";
     case ErrorCode::upstream_unavailable: return "UPSTREAM_UNAVAILABLE";
+    case ErrorCode::conflict: return "CONFLICT";
     case ErrorCode::internal: return "INTERNAL";
   }
   return "INTERNAL";
@@ -42,6 +43,7 @@ unsigned http_status(ErrorCode code) {
     case ErrorCode::rate_limited: return 429;
     case ErrorCode::sync_failed: return 502;
     case ErrorCode::upstream_unavailable: return 503;
+    case ErrorCode::conflict: return 409;
     case ErrorCode::internal: return 500;
   }
   return 500;

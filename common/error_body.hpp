@@ -22,6 +22,7 @@ enum class ErrorCode {
   sync_failed,
   configuration_invalid,
   upstream_unavailable,
+  conflict,  // 409: the request is fine but the customer's state does not allow it
   internal,
 };
 

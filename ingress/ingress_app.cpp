@@ -13,6 +13,9 @@
 #include "common/redis_probe.hpp"
 #include "ingress/http_server.hpp"
 #include "ingress/ingress_handler.hpp"
+#include "ingress/portal_api.hpp"
+#include <boost/asio/thread_pool.hpp>
+#include "common/stripe_client.hpp"
 
 namespace stripe_sync::ingress {
 
@@ -38,7 +41,20 @@ struct IngressApp::Impl {
         metrics(registry),
         handler(config, producer, metrics, Clock::system()),
         work(boost::asio::make_work_guard(ioc)),
-        server(std::make_shared<HttpServer>(ioc, config, handler, metrics)) {}
+        server(std::make_shared<HttpServer>(ioc, config, handler, metrics)),
+        portal_pool(static_cast<std::size_t>(config.portal.threads)) {
+    if (config.portal.enabled()) {
+      StripeClientConfig sc;
+      sc.api_base = config.portal.stripe_api_base;
+      sc.api_key = config.portal.stripe_api_key;
+      stripe = std::make_unique<StripeClient>(sc);
+      portal = std::make_unique<PortalApi>(config, *stripe, load_api_keys(config.portal.api_keys_file),
+                                           Clock::system().unix_ms);
+      handler.enable_portal(portal.get(), portal_pool.get_executor());
+    } else {
+      log::info("portal API off: STRIPE_API_KEY, PORTAL_RETURN_SECRET and API_KEYS_FILE are needed");
+    }
+  }
 
   void probe_loop() {
     std::unique_lock lock(probe_mutex);
@@ -66,6 +82,9 @@ struct IngressApp::Impl {
   boost::asio::io_context ioc;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
   std::shared_ptr<HttpServer> server;
+  boost::asio::thread_pool portal_pool;  // blocking Stripe and Redis calls of the portal API
+  std::unique_ptr<StripeClient> stripe;
+  std::unique_ptr<PortalApi> portal;
   std::vector<std::thread> threads;
   std::thread probe;
   std::mutex probe_mutex;
@@ -114,6 +133,7 @@ bool IngressApp::shutdown(std::chrono::milliseconds deadline) {
   }
   impl_->probe_cv.notify_all();
   if (impl_->probe.joinable()) impl_->probe.join();
+  impl_->portal_pool.join();
   impl_->work.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();

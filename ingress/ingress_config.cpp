@@ -18,6 +18,15 @@ const SettingSpec kSettings[] = {
     {"INGRESS_MAX_CONNECTIONS", "10000", "open connections beyond this are closed at accept"},
     {"WEBHOOK_ALLOWED_CIDRS", "", "comma-separated CIDRs allowed to POST webhooks (empty: any); others get 403"},
     {"TRUSTED_PROXY_CIDRS", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed"},
+    {"STRIPE_API_KEY", "", "Stripe secret key (sk_...) for the portal API; without it the portal routes answer 503", false, true},
+    {"STRIPE_API_BASE", "https://api.stripe.com", "Stripe's API (http://127.0.0.1:port for tests)"},
+    {"API_KEYS_FILE", "", "portal API keys, one '<sha256 hex> <app|admin> <name>' a line"},
+    {"PORTAL_PUBLIC_BASE_URL", "http://127.0.0.1:3000", "the app's base URL: default return pages are this plus the workflow's path"},
+    {"PORTAL_RETURN_ORIGINS", "", "comma-separated origins (https://app.example.com) a caller's return_url may use"},
+    {"PORTAL_RETURN_SECRET", "", "HMAC key of the signed return links, the same on every instance", false, true},
+    {"PORTAL_SESSION_TTL_S", "3600", "how long a portal return link stays valid"},
+    {"REDIS_PREFIX", "stripe:", "prefix of every Redis key"},
+    {"PORTAL_RATE_PER_S", "10", "portal API requests a second per key and per client address (bucket of twice that)"},
     {"LOG_LEVEL", "info", "debug, info, warn or error"},
     {"LOG_FORMAT", "json", "json (one object a line) or text"},
 };
@@ -54,6 +63,19 @@ IngressConfig ingress_config_from(const Settings& s) {
   c.max_connections = static_cast<std::size_t>(s.get_int("INGRESS_MAX_CONNECTIONS", 1, 1000000));
   c.allowed_cidrs = cidrs(s, "WEBHOOK_ALLOWED_CIDRS");
   c.trusted_proxy_cidrs = cidrs(s, "TRUSTED_PROXY_CIDRS");
+  c.portal.stripe_api_key = s.get("STRIPE_API_KEY");
+  c.portal.stripe_api_base = s.get("STRIPE_API_BASE");
+  c.portal.api_keys_file = s.get("API_KEYS_FILE");
+  c.portal.public_base_url = s.get("PORTAL_PUBLIC_BASE_URL");
+  c.portal.return_origins = s.get_list("PORTAL_RETURN_ORIGINS");
+  c.portal.return_secret = s.get("PORTAL_RETURN_SECRET");
+  c.portal.session_ttl = std::chrono::seconds(s.get_int("PORTAL_SESSION_TTL_S", 1, 30 * 86400));
+  c.portal.redis_prefix = s.get("REDIS_PREFIX");
+  c.portal.rate_per_s = static_cast<double>(s.get_int("PORTAL_RATE_PER_S", 1, 100000));
+  c.portal.burst = 2 * c.portal.rate_per_s;
+  if (c.portal.enabled() && c.redis_url.empty()) {
+    throw ConfigError("the portal API needs REDIS_URL as well as STRIPE_API_KEY");
+  }
   try {
     c.log_level = log::parse_level(s.get("LOG_LEVEL"));
     c.log_format = log::parse_format(s.get("LOG_FORMAT"));

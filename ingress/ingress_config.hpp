@@ -29,6 +29,21 @@ struct IngressConfig {
   std::size_t max_connections = 10000;
   std::vector<Cidr> allowed_cidrs;           // empty: any source
   std::vector<Cidr> trusted_proxy_cidrs;     // X-Forwarded-For is believed only from these
+  // The portal API (served when STRIPE_API_KEY, PORTAL_RETURN_SECRET and API_KEYS_FILE are set).
+  struct Portal {
+    std::string stripe_api_key;   // never logged
+    std::string stripe_api_base = "https://api.stripe.com";
+    std::string api_keys_file;
+    std::string public_base_url;  // the app: default return pages are this + the workflow's path
+    std::vector<std::string> return_origins;  // scheme://host[:port] a caller's return_url may use
+    std::string return_secret;    // never logged
+    std::chrono::seconds session_ttl{3600};
+    std::string redis_prefix = "stripe:";
+    double rate_per_s = 10;       // per API key and per client address
+    double burst = 20;
+    int threads = 4;              // blocking Stripe and Redis calls run here, not on I/O threads
+    bool enabled() const { return !stripe_api_key.empty() && !return_secret.empty() && !api_keys_file.empty(); }
+  } portal;
   log::Level log_level = log::Level::info;
   log::Format log_format = log::Format::json;
 };

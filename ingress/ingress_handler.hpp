@@ -47,10 +47,19 @@ class IngressMetrics {
   metrics::Counter& status_5xx_;
 };
 
+class PortalApi;
+
 class IngressHandler {
  public:
   IngressHandler(const IngressConfig& config, EventPublisher& publisher, IngressMetrics& metrics,
                  Clock clock);
+
+  // Enables the portal routes: their blocking work runs on `pool`, answers come back to the
+  // connection's strand.
+  void enable_portal(PortalApi* portal, boost::asio::any_io_executor pool) {
+    portal_ = portal;
+    portal_pool_ = std::move(pool);
+  }
 
   // `executor` is the connection's strand: completions and the produce timer run there.
   void handle(std::shared_ptr<Request> request, const boost::asio::ip::address& peer,
@@ -75,6 +84,8 @@ class IngressHandler {
   IngressMetrics& metrics_;
   Clock clock_;
   std::atomic<bool> ready_{false};
+  PortalApi* portal_ = nullptr;
+  boost::asio::any_io_executor portal_pool_;
 };
 
 }  // namespace stripe_sync::ingress

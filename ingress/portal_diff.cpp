@@ -46,9 +46,15 @@ void diff_customer(const ObjectFields& before, const ObjectFields& after, const 
 }
 
 void diff_payment_methods(const CustomerState& before, const CustomerState& after, SyncReport& r) {
+  // A new default card replacing the old one is one change ("Payment method updated: 4242"),
+  // reported with the customer; its add and the old card's removal are not repeated here.
+  std::string new_default = get(after.customer, "default_payment_method");
+  std::string old_default = get(before.customer, "default_payment_method");
+  bool default_changed = new_default != old_default && !new_default.empty();
   for (const auto& [id, pm] : after.payment_methods) {
     auto it = before.payment_methods.find(id);
     if (it == before.payment_methods.end()) {
+      if (default_changed && id == new_default) continue;
       r.payment_method_updated = true;
       std::string brand = get(pm, "card_brand");
       r.changes.push_back("Payment method added: " + (brand.empty() ? "" : brand + " ") + card_label(pm));
@@ -61,6 +67,7 @@ void diff_payment_methods(const CustomerState& before, const CustomerState& afte
   }
   for (const auto& [id, pm] : before.payment_methods) {
     if (!after.payment_methods.count(id)) {
+      if (default_changed && id == old_default) continue;
       r.payment_method_updated = true;
       r.changes.push_back("Payment method removed: " + card_label(pm));
     }

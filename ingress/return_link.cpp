@@ -21,11 +21,11 @@ bool verify_return_signature(std::string_view secret, std::string_view session_i
   return sig.size() == expected.size() && CRYPTO_memcmp(sig.data(), expected.data(), expected.size()) == 0;
 }
 
-std::string return_link(std::string_view base_url, std::string_view secret, std::string_view session_id,
+std::string return_link(std::string_view page_url, std::string_view secret, std::string_view session_id,
                         std::string_view customer_id, std::string_view action) {
-  std::string base(base_url);
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  return base + "/api/payment/portal/return?session_id=" + percent_encode(session_id) +
+  std::string page(page_url.substr(0, page_url.find('#')));
+  char joiner = page.find('?') == std::string::npos ? '?' : '&';
+  return page + joiner + "session_id=" + percent_encode(session_id) +
          "&customer_id=" + percent_encode(customer_id) + "&action=" + percent_encode(action) +
          "&sig=" + return_signature(secret, session_id, customer_id, action);
 }

@@ -19,7 +19,7 @@
 #include "common/kafka_handles.hpp"
 #include "common/kafka_producer.hpp"
 #include "common/log.hpp"
-#include "common/redis_client.hpp"
+#include "common/redis_pool.hpp"
 
 namespace stripe_sync::worker {
 
@@ -63,16 +63,14 @@ struct PartitionState {
 };
 
 struct Worker::Impl {
-  explicit Impl(const WorkerConfig& c) : config(c), pool(static_cast<std::size_t>(c.threads)) {
+  explicit Impl(const WorkerConfig& c)
+      : config(c), pool(static_cast<std::size_t>(c.threads)), redis(c.redis, c.redis_timeout) {
     ProducerConfig pc;
     pc.brokers = c.kafka_brokers;
     pc.topics = {c.kafka_dlq_topic};
     pc.client_id = "stripe-worker-dlq";
     pc.message_timeout = 30s;
     dlq = std::make_unique<KafkaProducer>(pc);
-    for (int i = 0; i < c.threads; ++i) {
-      redis_free.push_back(std::make_unique<RedisClient>(c.redis, c.redis_timeout));
-    }
     make_consumer();
   }
 
@@ -288,11 +286,14 @@ struct Worker::Impl {
       }
     }
     if (!records.empty()) {
-      auto client = acquire_redis();
-      EventStore store(*client, config.store);
-      auto results = store.apply(records, now_ms());
-      std::string error = results ? std::string() : client->last_error();
-      release_redis(std::move(client));
+      std::optional<std::vector<ApplyResult>> results;
+      std::string error;
+      {
+        auto client = redis.acquire();
+        EventStore store(*client, config.store);
+        results = store.apply(records, now_ms());
+        if (!results) error = client->last_error();
+      }
       if (!results) {
         log::warn("redis unavailable; will retry", {{"error", error}, {"partition", batch.front()->partition},
                                                     {"offset", batch.front()->offset}});
@@ -359,18 +360,6 @@ struct Worker::Impl {
     return true;
   }
 
-  std::unique_ptr<RedisClient> acquire_redis() {
-    std::lock_guard lock(redis_mutex);
-    if (redis_free.empty()) return std::make_unique<RedisClient>(config.redis, config.redis_timeout);
-    auto c = std::move(redis_free.back());
-    redis_free.pop_back();
-    return c;
-  }
-  void release_redis(std::unique_ptr<RedisClient> c) {
-    std::lock_guard lock(redis_mutex);
-    redis_free.push_back(std::move(c));
-  }
-
   bool queues_empty() {
     std::lock_guard lock(mutex);
     for (auto& [id, p] : partitions)
@@ -385,8 +374,7 @@ struct Worker::Impl {
   std::mutex mutex;  // guards `partitions` and every PartitionState
   std::condition_variable idle_cv;
   std::map<std::int32_t, std::shared_ptr<PartitionState>> partitions;
-  std::mutex redis_mutex;
-  std::vector<std::unique_ptr<RedisClient>> redis_free;
+  RedisPool redis;
   std::atomic<bool> running{false};
   std::thread poller;
   WorkerCounters counters;

@@ -72,9 +72,10 @@ TEST(PortalWorkflow, CancellationNeedsALiveSubscription) {
 }
 
 TEST(ReturnLink, CarriesTheSignedTriple) {
-  std::string link = return_link("https://api.example.com/", "k", "ps_1", "cus_1", "payment_updated");
-  EXPECT_EQ(link.rfind("https://api.example.com/api/payment/portal/return?session_id=ps_1&customer_id=cus_1"
+  std::string link = return_link("https://app.example.com/dashboard/billing", "k", "ps_1", "cus_1", "payment_updated");
+  EXPECT_EQ(link.rfind("https://app.example.com/dashboard/billing?session_id=ps_1&customer_id=cus_1"
                        "&action=payment_updated&sig=", 0), 0u);
+  EXPECT_EQ(return_link("https://a.example/p?tab=2#top", "k", "ps_1", "cus_1", "x").rfind("https://a.example/p?tab=2&session_id=ps_1", 0), 0u);
   std::string sig = link.substr(link.find("sig=") + 4);
   EXPECT_TRUE(verify_return_signature("k", "ps_1", "cus_1", "payment_updated", sig));
 }
@@ -112,10 +113,16 @@ TEST(PortalDiff, ReportsExactlyTheCardTheEmailAndTheStatus) {
   EXPECT_EQ(r.changes, (std::vector<std::string>{
                            "Email updated: old@example.com → new@example.com",
                            "Payment method updated: 4242",
-                           "Payment method added: visa 4242",
-                           "Payment method removed: 1111",
                            "Subscription sub_1 status: active → canceled",
                        }));
+}
+
+TEST(PortalDiff, CardsAddedOrRemovedBesideTheDefaultAreListed) {
+  CustomerState before = base_state();
+  CustomerState after = before;
+  after.payment_methods["pm_c"] = {{"id", "pm_c"}, {"card_brand", "amex"}, {"card_last4", "0005"}};
+  EXPECT_EQ(diff_states(before, after).changes, (std::vector<std::string>{"Payment method added: amex 0005"}));
+  EXPECT_EQ(diff_states(after, before).changes, (std::vector<std::string>{"Payment method removed: 0005"}));
 }
 
 TEST(PortalDiff, NothingChangedReportsNothing) {

@@ -1,0 +1,380 @@
+#include "ingress/portal_api.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/url/parse.hpp>
+
+#include "common/event_extract.hpp"
+#include "common/log.hpp"
+#include "ingress/portal_diff.hpp"
+#include "ingress/portal_workflow.hpp"
+#include "ingress/return_link.hpp"
+
+namespace stripe_sync::ingress {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string origin_of(std::string_view url) {
+  auto u = boost::urls::parse_absolute_uri(url);
+  if (!u || u->host().empty()) return {};
+  std::string o = std::string(u->scheme()) + "://" + std::string(u->host());
+  if (u->has_port()) o += ":" + std::string(u->port());
+  return o;
+}
+
+std::string random_id(std::string_view prefix) {
+  std::string uuid = random_uuid();
+  std::string out(prefix);
+  for (char c : uuid)
+    if (c != '-') out.push_back(c);
+  return out;
+}
+
+ObjectFields fields_of(const RedisValue& hash) {
+  ObjectFields o;
+  for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
+    if (!hash.elements[i].str.empty() && hash.elements[i].str[0] == '_') continue;  // bookkeeping
+    o[hash.elements[i].str] = hash.elements[i + 1].str;
+  }
+  return o;
+}
+
+json::object to_json(const ObjectFields& o) {
+  json::object j;
+  for (const auto& [k, v] : o) j[k] = v;
+  return j;
+}
+
+ObjectFields from_json(const json::value& v) {
+  ObjectFields o;
+  if (!v.is_object()) return o;
+  for (const auto& kv : v.as_object())
+    if (kv.value().is_string()) o[std::string(kv.key())] = std::string(kv.value().as_string());
+  return o;
+}
+
+json::object state_json(const CustomerState& s) {
+  json::object subs, pms;
+  for (const auto& [id, f] : s.subscriptions) subs[id] = to_json(f);
+  for (const auto& [id, f] : s.payment_methods) pms[id] = to_json(f);
+  return {{"customer", to_json(s.customer)}, {"subscriptions", subs}, {"payment_methods", pms}};
+}
+
+CustomerState state_from_json(const json::value& v) {
+  CustomerState s;
+  if (!v.is_object()) return s;
+  const auto& o = v.as_object();
+  if (auto* c = o.if_contains("customer")) s.customer = from_json(*c);
+  if (auto* subs = o.if_contains("subscriptions"); subs && subs->is_object())
+    for (const auto& kv : subs->as_object()) s.subscriptions[std::string(kv.key())] = from_json(kv.value());
+  if (auto* pms = o.if_contains("payment_methods"); pms && pms->is_object())
+    for (const auto& kv : pms->as_object()) s.payment_methods[std::string(kv.key())] = from_json(kv.value());
+  return s;
+}
+
+// The customer as Redis holds it now (live subscriptions and attached payment methods).
+std::optional<CustomerState> read_state(RedisClient& redis, const std::string& prefix, const std::string& customer) {
+  const std::string base = prefix + "{" + customer + "}:";
+  auto first = redis.pipeline({{"HGETALL", base + "customer"}, {"SMEMBERS", base + "subscriptions"},
+                               {"SMEMBERS", base + "payment_methods"}});
+  if (!first) return std::nullopt;
+  CustomerState s;
+  s.customer = fields_of((*first)[0]);
+  std::vector<std::vector<std::string>> keys;
+  std::vector<std::pair<bool, std::string>> which;
+  for (const auto& id : (*first)[1].elements) {
+    keys.push_back({"HGETALL", base + "subscription:" + id.str});
+    which.emplace_back(true, id.str);
+  }
+  for (const auto& id : (*first)[2].elements) {
+    keys.push_back({"HGETALL", base + "payment_method:" + id.str});
+    which.emplace_back(false, id.str);
+  }
+  if (keys.empty()) return s;
+  std::vector<std::vector<std::string_view>> cmds;
+  for (const auto& k : keys) cmds.push_back({k[0], k[1]});
+  auto hashes = redis.pipeline(cmds);
+  if (!hashes) return std::nullopt;
+  for (std::size_t i = 0; i < which.size(); ++i) {
+    (which[i].first ? s.subscriptions : s.payment_methods)[which[i].second] = fields_of((*hashes)[i]);
+  }
+  return s;
+}
+
+ObjectFields record_fields(const ChangeRecord& r) {
+  ObjectFields o;
+  for (const auto& [k, v] : r.fields) o[k] = v;
+  return o;
+}
+
+bool live_status(const std::string& status) {
+  return status != "canceled" && status != "incomplete_expired" && status != "incomplete";
+}
+
+// GET of a list, following has_more; the Date of the last page is the snapshot's time.
+StripeResult list_all(StripeApi& stripe, const std::string& path, json::object query, json::array& out) {
+  query["limit"] = 100;
+  for (;;) {
+    StripeResult r = stripe.get(path, query);
+    if (!r.ok()) return r;
+    boost::system::error_code ec;
+    auto v = json::parse(r.body, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("data")) {
+      r.error = StripeError::unreachable;
+      r.message = "Stripe answered a list that is not a list";
+      return r;
+    }
+    const auto& data = v.at("data").as_array();
+    for (const auto& item : data) out.push_back(item);
+    bool more = v.as_object().contains("has_more") && v.at("has_more").as_bool();
+    if (!more || data.empty()) return r;
+    query["starting_after"] = data.back().at("id");
+  }
+}
+
+}  // namespace
+
+PortalApi::PortalApi(const IngressConfig& config, StripeApi& stripe, std::vector<ApiKey> keys,
+                     std::function<std::int64_t()> now_ms)
+    : config_(config),
+      stripe_(stripe),
+      keys_(std::move(keys)),
+      limiter_(config.portal.rate_per_s, config.portal.burst),
+      redis_(parse_redis_url(config.redis_url), std::chrono::seconds(2)),
+      now_ms_(std::move(now_ms)) {
+  store_.prefix = config.portal.redis_prefix;
+}
+
+Answer PortalApi::error(ErrorCode code, std::string_view message) const {
+  return {http_status(code), error_body(code, message, now_ms_()), {}};
+}
+
+std::optional<Answer> PortalApi::admit(std::string_view authorization, const std::string& client, Role role) {
+  std::string who;
+  switch (keys_.check(authorization, role, &who)) {
+    case AccessResult::unauthorized: return error(ErrorCode::unauthorized, "a valid API key is required (Authorization: Bearer <key>)");
+    case AccessResult::forbidden: return error(ErrorCode::forbidden, "this API key may not use this route");
+    case AccessResult::allowed: break;
+  }
+  for (const std::string& bucket : {"key:" + who, "ip:" + client}) {
+    if (auto wait = limiter_.take(bucket)) {
+      Answer a = error(ErrorCode::rate_limited, "too many requests; retry later");
+      a.headers.emplace_back("Retry-After", std::to_string((wait->count() + 999) / 1000));
+      return a;
+    }
+  }
+  return std::nullopt;
+}
+
+Answer PortalApi::create_session(std::string_view authorization, const std::string& client, std::string_view body) {
+  if (auto refused = admit(authorization, client, Role::app)) return *refused;
+  boost::system::error_code ec;
+  json::value req = json::parse(body, ec);
+  if (ec || !req.is_object()) return error(ErrorCode::bad_request, "the body must be a JSON object");
+  const auto& o = req.as_object();
+  auto text = [&](const char* name) -> std::string {
+    auto* v = o.if_contains(name);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  std::string customer = text("customer_id"), workflow_type = text("workflow_type");
+  if (customer.empty()) return error(ErrorCode::bad_request, "customer_id is required");
+  const Workflow* workflow = find_workflow(workflow_type);
+  if (!workflow) {
+    return error(ErrorCode::bad_request, "workflow_type must be one of payment_update, billing_review, "
+                                         "subscription_management, cancellation_process, profile_update");
+  }
+  std::string page = text("return_url");
+  if (!page.empty()) {
+    const auto& allowed = config_.portal.return_origins;
+    if (std::find(allowed.begin(), allowed.end(), origin_of(page)) == allowed.end()) {
+      return error(ErrorCode::bad_request, "return_url must be on one of PORTAL_RETURN_ORIGINS");
+    }
+  } else {
+    page = config_.portal.public_base_url + std::string(workflow->redirect_path);
+  }
+
+  auto redis = redis_.acquire();
+  auto before = read_state(*redis, store_.prefix, customer);
+  if (!before) return error(ErrorCode::upstream_unavailable, "the billing store is not reachable; retry later");
+  if (before->customer.empty() || before->customer["deleted"] == "1") {
+    // Not (yet) in Redis: ask Stripe, and keep what it says.
+    StripeResult r = stripe_.get("/v1/customers/" + customer);
+    if (r.error == StripeError::not_found) return error(ErrorCode::customer_not_found, "no such customer: " + customer);
+    if (!r.ok()) return error(ErrorCode::upstream_unavailable, "Stripe is not reachable; retry later");
+    ChangeRecord rec;
+    if (extract_snapshot(r.body, r.date_unix, "sync_" + random_id(""), "session-sync", rec).status != ExtractStatus::record ||
+        rec.tombstone) {
+      return error(ErrorCode::customer_not_found, "no such customer: " + customer);
+    }
+    EventStore store(*redis, store_);
+    store.apply(std::span(&rec, 1), now_ms_());
+    before->customer = record_fields(rec);
+  }
+
+  SessionRequest sr;
+  sr.customer_id = customer;
+  sr.configuration_id = text("configuration_id");
+  sr.locale = text("locale");
+  for (const auto& [id, sub] : before->subscriptions) {
+    auto it = sub.find("status");
+    if (it != sub.end() && live_status(it->second)) {
+      sr.live_subscription_id = id;
+      break;
+    }
+  }
+  const std::string session_id = random_id("ps_");
+  sr.return_url = return_link(page, config_.portal.return_secret, session_id, customer, workflow->action);
+  SessionPlanError plan_error;
+  json::object params = session_params(*workflow, sr, plan_error);
+  if (plan_error == SessionPlanError::no_live_subscription) {
+    return error(ErrorCode::conflict, "customer " + customer + " has no live subscription to cancel");
+  }
+  // Our session id is the Idempotency-Key: a retried creation never makes two sessions.
+  StripeResult created = stripe_.post("/v1/billing_portal/sessions", params, session_id);
+  if (!created.ok()) {
+    if (created.error == StripeError::invalid_request || created.error == StripeError::not_found) {
+      return error(ErrorCode::bad_request, "Stripe refused the session: " + created.message);
+    }
+    log::warn("portal session not created", {{"customer", customer}, {"error", to_string(created.error)}});
+    return error(ErrorCode::upstream_unavailable, "Stripe is not reachable; retry later");
+  }
+  json::value stripe_session = json::parse(created.body, ec);
+  if (ec || !stripe_session.is_object()) return error(ErrorCode::upstream_unavailable, "Stripe answered something unexpected");
+  const std::string stripe_id(stripe_session.as_object().contains("id") ? stripe_session.at("id").as_string() : "");
+  const std::string url(stripe_session.as_object().contains("url") ? stripe_session.at("url").as_string() : "");
+  const std::int64_t now = now_ms_();
+  const std::int64_t expires = now + config_.portal.session_ttl.count() * 1000;
+
+  const std::string visit = store_.prefix + "portal:{portal}:visit:" + session_id;
+  std::string before_json = json::serialize(state_json(*before));
+  auto saved = redis->pipeline({{"HSET", visit, "customer", customer, "workflow", workflow->type, "action",
+                                 workflow->action, "stripe_session", stripe_id, "created_ms", std::to_string(now),
+                                 "expires_ms", std::to_string(expires), "before", before_json},
+                                {"ZADD", store_.prefix + "portal:{portal}:visits", std::to_string(now), session_id}});
+  if (!saved) return error(ErrorCode::upstream_unavailable, "the billing store is not reachable; retry later");
+  log::info("portal session created", {{"customer", customer}, {"workflow", workflow->type}, {"session", session_id}});
+
+  json::object out{{"success", true},
+                   {"portal_session", json::object{{"id", stripe_id},
+                                                   {"url", url},
+                                                   {"expires_at", log::rfc3339_utc_ms(expires).substr(0, 19) + "Z"},
+                                                   {"return_url", sr.return_url}}}};
+  return {200, json::serialize(out), {}};
+}
+
+Answer PortalApi::handle_return(std::string_view authorization, const std::string& client, std::string_view target) {
+  if (auto refused = admit(authorization, client, Role::app)) return *refused;
+  auto u = boost::urls::parse_origin_form(target);
+  if (!u) return error(ErrorCode::bad_request, "malformed query string");
+  std::string session_id, customer, action, sig;
+  for (auto p : u->params()) {
+    if (p.key == "session_id") session_id = p.value;
+    else if (p.key == "customer_id") customer = p.value;
+    else if (p.key == "action") action = p.value;
+    else if (p.key == "sig") sig = p.value;
+  }
+  if (session_id.empty() || customer.empty() || action.empty() || sig.empty()) {
+    return error(ErrorCode::bad_request, "session_id, customer_id, action and sig are required");
+  }
+  auto redis = redis_.acquire();
+  const std::string visit = store_.prefix + "portal:{portal}:visit:" + session_id;
+  auto stored = redis->command({"HGETALL", visit});
+  if (!stored) return error(ErrorCode::upstream_unavailable, "the billing store is not reachable; retry later");
+  ObjectFields v;
+  for (std::size_t i = 0; i + 1 < stored->elements.size(); i += 2) v[stored->elements[i].str] = stored->elements[i + 1].str;
+  if (v.empty()) return error(ErrorCode::invalid_session, "unknown portal session");
+  if (v["customer"] != customer) return error(ErrorCode::forbidden, "this portal session belongs to another customer");
+  if (!verify_return_signature(config_.portal.return_secret, session_id, customer, action, sig) || v["action"] != action) {
+    return error(ErrorCode::invalid_session, "the return link's signature does not match");
+  }
+  if (!v["result"].empty()) return {200, v["result"], {}};  // returned once already: same answer
+  if (now_ms_() > std::stoll(v["expires_ms"])) return error(ErrorCode::invalid_session, "the portal session has expired");
+
+  // Fetch everything first: nothing is written unless the whole picture arrived.
+  StripeResult cust = stripe_.get("/v1/customers/" + customer);
+  json::array subs, pms;
+  StripeResult subs_r = cust.ok() ? list_all(stripe_, "/v1/subscriptions", {{"customer", customer}, {"status", "all"}}, subs) : cust;
+  StripeResult pms_r = subs_r.ok() ? list_all(stripe_, "/v1/customers/" + customer + "/payment_methods", {}, pms) : subs_r;
+  if (!cust.ok() || !subs_r.ok() || !pms_r.ok()) {
+    log::warn("portal return: Stripe fetch failed", {{"customer", customer}, {"session", session_id}});
+    return error(ErrorCode::sync_failed, "could not fetch the customer's billing state from Stripe; nothing was changed");
+  }
+
+  boost::system::error_code parse_ec;
+  CustomerState before = state_from_json(json::parse(v["before"], parse_ec));
+  CustomerState after;
+  std::vector<ChangeRecord> records;
+  auto add = [&](const std::string& object_json, std::int64_t date) -> ChangeRecord* {
+    ChangeRecord r;
+    if (extract_snapshot(object_json, date, "sync_" + session_id + "_" + std::to_string(records.size()),
+                         "return-sync", r).status != ExtractStatus::record) {
+      return nullptr;
+    }
+    records.push_back(std::move(r));
+    return &records.back();
+  };
+  if (auto* r = add(cust.body, cust.date_unix)) after.customer = record_fields(*r);
+  for (const auto& s : subs) {
+    if (auto* r = add(json::serialize(s), subs_r.date_unix)) {
+      auto f = record_fields(*r);
+      if (live_status(f["status"]) || before.subscriptions.count(r->object_id)) after.subscriptions[r->object_id] = f;
+    }
+  }
+  for (const auto& p : pms) {
+    if (auto* r = add(json::serialize(p), pms_r.date_unix)) after.payment_methods[r->object_id] = record_fields(*r);
+  }
+  // Attached before, absent now: detached in the portal.
+  for (const auto& [id, fields] : before.payment_methods) {
+    if (after.payment_methods.count(id)) continue;
+    ChangeRecord r;
+    r.key = customer;
+    r.kind = ObjectKind::payment_method;
+    r.object_id = id;
+    r.event_id = "sync_" + session_id + "_" + std::to_string(records.size());
+    r.event_type = "payment_method.snapshot";
+    r.source = "return-sync";
+    r.created = pms_r.date_unix;
+    r.rank = 3;
+    r.tombstone = true;
+    r.index = IndexAction::remove;
+    for (const auto& [k, val] : fields) r.fields.emplace_back(k, k == "deleted" ? "1" : val);
+    records.push_back(std::move(r));
+  }
+  EventStore store(*redis, store_);
+  if (!store.apply(records, now_ms_())) {
+    return error(ErrorCode::sync_failed, "the billing store is not reachable; retry later");
+  }
+
+  SyncReport report = diff_states(before, after);
+  json::array changes;
+  for (const auto& c : report.changes) changes.push_back(json::value(c));
+  const Workflow* workflow = nullptr;
+  for (const char* t : {"payment_update", "billing_review", "subscription_management", "cancellation_process", "profile_update"}) {
+    if (find_workflow(t)->action == action) workflow = find_workflow(t);
+  }
+  json::object out{{"success", true},
+                   {"message", "Portal return handled successfully"},
+                   {"synchronized_data", json::object{{"customer_updated", report.customer_updated},
+                                                      {"subscription_changed", report.subscription_changed},
+                                                      {"payment_method_updated", report.payment_method_updated},
+                                                      {"changes", changes}}},
+                   {"redirect_url", workflow ? std::string(workflow->redirect_path) : std::string("/dashboard/billing")}};
+  std::string result = json::serialize(out);
+  // Counted once: the first return records its time and answer; a concurrent second one reads it.
+  const std::string now = std::to_string(now_ms_());
+  auto first = redis->command({"HSETNX", visit, "returned_ms", now});
+  if (first && first->integer == 1) {
+    redis->command({"HSET", visit, "result", result,
+                    "duration_ms", std::to_string(std::stoll(now) - std::stoll(v["created_ms"]))});
+  } else if (auto again = redis->command({"HGET", visit, "result"}); again && !again->str.empty()) {
+    result = again->str;
+  }
+  log::info("portal return synchronised", {{"customer", customer}, {"session", session_id},
+                                            {"changes", static_cast<std::int64_t>(report.changes.size())}});
+  return {200, result, {}};
+}
+
+}  // namespace stripe_sync::ingress

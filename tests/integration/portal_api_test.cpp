@@ -1,0 +1,403 @@
+// The portal API through real HTTP against stripe-ingress, with a real redis-server and the
+// stand-in for Stripe's API (which checks every request against Stripe's parameter list).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <filesystem>
+#include <fstream>
+#include <cstring>
+#include <ctime>
+#include <set>
+
+#include "common/event_extract.hpp"
+#include "common/event_store.hpp"
+#include "common/mock_cluster.hpp"
+#include "ingress/api_access.hpp"
+#include "ingress/ingress_app.hpp"
+#include "tests/support/fake_stripe.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace stripe_sync {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kApp = "Bearer app_key_portal_test";
+constexpr const char* kCustomer = "cus_Rx7Example001";
+constexpr const char* kSub = "sub_1Rx7ExampleSub1";
+constexpr std::int64_t kStripeNow = 1795500000;  // the fake's Date header
+
+json::object fixture_object(const std::string& name) {
+  return json::parse(test::read_fixture("events/" + name)).at("data").at("object").as_object();
+}
+
+// A small Stripe account the fake serves; tests change it as the portal would.
+struct Account {
+  std::mutex mutex;
+  json::object customer = fixture_object("customer.created.json");
+  std::map<std::string, json::object> subscriptions, payment_methods;
+  int fail_session_creates = 0;  // answer 500 this many times first
+  int sessions = 0;
+};
+
+test::FakeResponse list(const std::map<std::string, json::object>& items) {
+  json::array data;
+  for (const auto& [id, o] : items) data.push_back(o);
+  return {200, json::serialize(json::object{{"object", "list"}, {"data", data}, {"has_more", false}, {"url", "/v1/x"}})};
+}
+
+class PortalApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_.create_topic("stripe.events", 6);
+    account_.customer["email"] = "jordan.new@example.com";
+    account_.customer["invoice_settings"].as_object()["default_payment_method"] = "pm_new";
+    json::object pm = fixture_object("payment_method.attached.json");
+    pm["id"] = "pm_new";
+    account_.payment_methods["pm_new"] = pm;
+    json::object sub = fixture_object("customer.subscription.updated.json");
+    account_.subscriptions[kSub] = sub;
+    keys_file_ = (std::filesystem::temp_directory_path() / ("keys-" + std::to_string(::getpid()))).string();
+    std::ofstream(keys_file_) << ingress::sha256_hex("app_key_portal_test") << " app web\n"
+                              << ingress::sha256_hex("admin_key_portal_test") << " admin ops\n";
+  }
+
+  void TearDown() override {
+    app_.reset();
+    EXPECT_EQ(fake_.violations(), std::vector<std::string>{});
+    std::filesystem::remove(keys_file_);
+  }
+
+  void start(std::function<void(ingress::IngressConfig&)> tweak = {}) {
+    ingress::IngressConfig c;
+    c.webhook_secrets = {"whsec_portal"};
+    c.kafka_brokers = cluster_.bootstrap_servers();
+    c.listen_port = 0;
+    c.redis_url = redis_.url();
+    c.portal.stripe_api_key = "sk_test_portal";
+    c.portal.stripe_api_base = fake_.base_url();
+    c.portal.api_keys_file = keys_file_;
+    c.portal.public_base_url = "https://app.example.com";
+    c.portal.return_origins = {"https://app.example.com", "https://admin.example.com:8443"};
+    c.portal.return_secret = "portal_return_secret";
+    c.portal.rate_per_s = 1000;
+    c.portal.burst = 1000;
+    if (tweak) tweak(c);
+    app_ = std::make_unique<ingress::IngressApp>(c);
+    app_->start();
+    port_ = app_->endpoint().port();
+  }
+
+  // Redis as it was before the visit: old email, the old card as default, the subscription active.
+  void seed_redis(bool with_subscription = true) {
+    auto client = redis_.client();
+    EventStore store(*client, StoreConfig{});
+    auto put = [&](json::object o, const std::string& id) {
+      ChangeRecord r;
+      ASSERT_EQ(extract_snapshot(json::serialize(o), kStripeNow - 1000, id, "seed", r).status, ExtractStatus::record);
+      ASSERT_TRUE(store.apply(std::span(&r, 1), 1));
+    };
+    json::object customer = fixture_object("customer.created.json");
+    customer["invoice_settings"].as_object()["default_payment_method"] = "pm_old";
+    put(customer, "seed_1");
+    json::object pm = fixture_object("payment_method.attached.json");
+    pm["id"] = "pm_old";
+    pm["card"].as_object()["last4"] = "1111";
+    put(pm, "seed_2");
+    if (with_subscription) put(fixture_object("customer.subscription.updated.json"), "seed_3");
+  }
+
+  test::HttpResult post_session(const json::object& body, const char* auth = kApp) {
+    test::HttpClient c(port_);
+    std::map<std::string, std::string> h{{"Content-Type", "application/json"}};
+    if (auth) h["Authorization"] = auth;
+    return c.request("POST", "/api/payment/portal/session", json::serialize(body), h);
+  }
+
+  test::HttpResult get_return(const std::string& query, const char* auth = kApp) {
+    test::HttpClient c(port_);
+    std::map<std::string, std::string> h;
+    if (auth) h["Authorization"] = auth;
+    return c.request("GET", "/api/payment/portal/return?" + query, "", h);
+  }
+
+  // The query the app's return page passes on: what Stripe's redirect carried.
+  static std::string return_query(const test::HttpResult& session) {
+    std::string url(json::parse(session.body).at("portal_session").at("return_url").as_string());
+    return url.substr(url.find('?') + 1);
+  }
+
+  std::string hget(const std::string& key, const std::string& field) {
+    auto v = redis_.client()->command({"HGET", key, field});
+    return v ? v->str : "<io error>";
+  }
+
+  MockKafkaCluster cluster_{1};
+  test::RedisServer redis_;
+  Account account_;
+  test::FakeStripe fake_{[this](const test::FakeRequest& q) -> test::FakeResponse {
+    std::lock_guard lock(account_.mutex);
+    if (q.method == "POST" && q.path == "/v1/billing_portal/sessions") {
+      if (account_.fail_session_creates > 0) {
+        --account_.fail_session_creates;
+        return {500, test::stripe_error_body("api_error", "try again")};
+      }
+      ++account_.sessions;
+      return {200, json::serialize(json::object{{"id", "bps_test" + std::to_string(account_.sessions)},
+                                                {"object", "billing_portal.session"},
+                                                {"customer", q.param("customer")},
+                                                {"return_url", q.param("return_url")},
+                                                {"url", "https://billing.stripe.com/p/session/test_" + std::to_string(account_.sessions)}})};
+    }
+    if (q.method == "GET" && q.path == std::string("/v1/customers/") + kCustomer) return {200, json::serialize(account_.customer)};
+    if (q.method == "GET" && q.path == "/v1/subscriptions") return list(account_.subscriptions);
+    if (q.method == "GET" && q.path == std::string("/v1/customers/") + kCustomer + "/payment_methods") {
+      return list(account_.payment_methods);
+    }
+    return {404, test::stripe_error_body("invalid_request_error", "No such resource", "resource_missing")};
+  }};
+  std::string keys_file_;
+  std::unique_ptr<ingress::IngressApp> app_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(PortalApiTest, EachWorkflowCreatesASessionWithItsFlowAndASignedReturnLink) {
+  seed_redis();
+  start();
+  struct Case {
+    const char *workflow, *flow, *page;
+  } cases[] = {
+      {"payment_update", "payment_method_update", "https://app.example.com/dashboard/billing/payment-methods"},
+      {"billing_review", "", "https://app.example.com/dashboard/billing/history"},
+      {"subscription_management", "subscription_update", "https://app.example.com/dashboard/billing/subscription-updated"},
+      {"cancellation_process", "subscription_cancel", "https://app.example.com/dashboard/billing/cancellation-survey"},
+      {"profile_update", "customer_update", "https://app.example.com/dashboard/profile"},
+  };
+  for (const auto& c : cases) {
+    auto res = post_session({{"customer_id", kCustomer}, {"workflow_type", c.workflow}});
+    ASSERT_EQ(res.status, 200) << c.workflow << ": " << res.body;
+    auto body = json::parse(res.body);
+    EXPECT_TRUE(body.at("success").as_bool());
+    EXPECT_EQ(std::string(body.at("portal_session").at("id").as_string()).rfind("bps_test", 0), 0u);
+    EXPECT_EQ(std::string(body.at("portal_session").at("url").as_string()).rfind("https://billing.stripe.com/", 0), 0u);
+    EXPECT_FALSE(body.at("portal_session").at("expires_at").as_string().empty());
+    std::string link(body.at("portal_session").at("return_url").as_string());
+    EXPECT_EQ(link.rfind(std::string(c.page) + "?session_id=ps_", 0), 0u) << link;
+    EXPECT_NE(link.find("&customer_id=cus_Rx7Example001&action="), std::string::npos);
+    EXPECT_NE(link.find("&sig="), std::string::npos);
+    auto sent = fake_.requests().back();
+    EXPECT_EQ(sent.param("customer"), kCustomer);
+    EXPECT_EQ(sent.param("return_url"), link);
+    EXPECT_EQ(sent.param("flow_data[type]"), c.flow) << c.workflow;
+    if (*c.flow) {
+      EXPECT_EQ(sent.param("flow_data[after_completion][redirect][return_url]"), link);
+    }
+    if (std::string(c.flow) == "subscription_cancel") {
+      EXPECT_EQ(sent.param("flow_data[subscription_cancel][subscription]"), kSub);
+    }
+    if (std::string(c.flow) == "subscription_update") {
+      EXPECT_EQ(sent.param("flow_data[subscription_update][subscription]"), kSub);
+    }
+  }
+}
+
+TEST_F(PortalApiTest, AReturnUrlOnAnOriginOutsideTheListIsRefused) {
+  seed_redis();
+  start();
+  auto bad = post_session({{"customer_id", kCustomer}, {"workflow_type", "payment_update"},
+                           {"return_url", "https://evil.example.net/steal"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body).at("error_code").as_string(), "BAD_REQUEST");
+  auto ok = post_session({{"customer_id", kCustomer}, {"workflow_type", "payment_update"},
+                          {"return_url", "https://admin.example.com:8443/billing?tab=cards"}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(return_query(ok).rfind("tab=cards&session_id=", 0), 0u);
+}
+
+TEST_F(PortalApiTest, CancellationWithoutALiveSubscriptionIsAConflictNotAStripeError) {
+  seed_redis(/*with_subscription=*/false);
+  start();
+  auto res = post_session({{"customer_id", kCustomer}, {"workflow_type", "cancellation_process"}});
+  EXPECT_EQ(res.status, 409);
+  EXPECT_EQ(json::parse(res.body).at("error_code").as_string(), "CONFLICT");
+  for (const auto& q : fake_.requests()) EXPECT_NE(q.method, "POST");
+}
+
+TEST_F(PortalApiTest, AnUnknownCustomerIs404) {
+  start();
+  auto res = post_session({{"customer_id", "cus_nobody"}, {"workflow_type", "payment_update"}});
+  EXPECT_EQ(res.status, 404);
+  EXPECT_EQ(json::parse(res.body).at("error_code").as_string(), "CUSTOMER_NOT_FOUND");
+}
+
+TEST_F(PortalApiTest, AReturnReportsExactlyWhatChangedAndUpdatesRedis) {
+  seed_redis();
+  start();
+  auto session = post_session({{"customer_id", kCustomer}, {"workflow_type", "payment_update"}});
+  ASSERT_EQ(session.status, 200) << session.body;
+  {
+    // Meanwhile, in the portal: the subscription is canceled.
+    std::lock_guard lock(account_.mutex);
+    account_.subscriptions[kSub]["status"] = "canceled";
+  }
+  auto res = get_return(return_query(session));
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto body = json::parse(res.body);
+  const auto& sync = body.at("synchronized_data");
+  EXPECT_TRUE(sync.at("customer_updated").as_bool());
+  EXPECT_TRUE(sync.at("payment_method_updated").as_bool());
+  EXPECT_TRUE(sync.at("subscription_changed").as_bool());
+  std::vector<std::string> changes;
+  for (const auto& c : sync.at("changes").as_array()) changes.emplace_back(c.as_string());
+  EXPECT_EQ(changes, (std::vector<std::string>{"Email updated: jordan.old@example.com → jordan.new@example.com",
+                                               "Payment method updated: 4242",
+                                               "Subscription sub_1Rx7ExampleSub1 status: active → canceled"}));
+  EXPECT_EQ(body.at("redirect_url").as_string(), "/dashboard/billing/payment-methods");
+
+  const std::string base = std::string("stripe:{") + kCustomer + "}:";
+  EXPECT_EQ(hget(base + "customer", "email"), "jordan.new@example.com");
+  EXPECT_EQ(hget(base + "customer", "default_payment_method"), "pm_new");
+  EXPECT_EQ(hget(base + "payment_method:pm_old", "deleted"), "1");
+  EXPECT_EQ(hget(base + "subscription:" + kSub, "status"), "canceled");
+  auto members = redis_.client()->command({"SMEMBERS", base + "payment_methods"});
+  ASSERT_TRUE(members);
+  ASSERT_EQ(members->elements.size(), 1u);
+  EXPECT_EQ(members->elements[0].str, "pm_new");
+
+  // Counted once, answered the same way again.
+  std::string session_id = return_query(session).substr(std::string("session_id=").size());
+  session_id = session_id.substr(0, session_id.find('&'));
+  const std::string visit = "stripe:portal:{portal}:visit:" + session_id;
+  std::string returned = hget(visit, "returned_ms");
+  EXPECT_FALSE(returned.empty());
+  EXPECT_FALSE(hget(visit, "duration_ms").empty());
+  auto again = get_return(return_query(session));
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.body, res.body);
+  EXPECT_EQ(hget(visit, "returned_ms"), returned);
+}
+
+TEST_F(PortalApiTest, WebhooksAppliedBeforeTheReturnStillShowInTheChangesAndANewerOneIsNotRolledBack) {
+  seed_redis();
+  start();
+  auto session = post_session({{"customer_id", kCustomer}, {"workflow_type", "profile_update"}});
+  ASSERT_EQ(session.status, 200);
+  // The portal's webhook lands first, with a stamp newer than the snapshot the return will take.
+  {
+    auto client = redis_.client();
+    EventStore store(*client, StoreConfig{});
+    json::object c = account_.customer;
+    c["email"] = "jordan.newest@example.com";
+    ChangeRecord r;
+    ASSERT_EQ(extract_snapshot(json::serialize(c), kStripeNow + 60, "evt_newer", "webhook", r).status, ExtractStatus::record);
+    ASSERT_TRUE(store.apply(std::span(&r, 1), 1));
+  }
+  auto res = get_return(return_query(session));
+  ASSERT_EQ(res.status, 200) << res.body;
+  // The change is reported against the state recorded at session creation...
+  EXPECT_NE(res.body.find("Email updated: jordan.old@example.com → jordan.new@example.com"), std::string::npos) << res.body;
+  // ...and the older snapshot did not roll the newer webhook back.
+  EXPECT_EQ(hget(std::string("stripe:{") + kCustomer + "}:customer", "email"), "jordan.newest@example.com");
+}
+
+TEST_F(PortalApiTest, TamperedExpiredAndForeignReturnsAreRefused) {
+  seed_redis();
+  start([](ingress::IngressConfig& c) { c.portal.session_ttl = 1s; });
+  auto session = post_session({{"customer_id", kCustomer}, {"workflow_type", "payment_update"}});
+  ASSERT_EQ(session.status, 200);
+  std::string q = return_query(session);
+  std::string tampered = q.substr(0, q.size() - 1) + (q.back() == 'a' ? "b" : "a");
+  auto bad_sig = get_return(tampered);
+  EXPECT_EQ(bad_sig.status, 400);
+  EXPECT_EQ(json::parse(bad_sig.body).at("error_code").as_string(), "INVALID_SESSION");
+  std::string foreign = q;
+  foreign.replace(foreign.find(kCustomer), std::strlen(kCustomer), "cus_someoneelse");
+  auto other = get_return(foreign);
+  EXPECT_EQ(other.status, 403);
+  EXPECT_EQ(json::parse(other.body).at("error_code").as_string(), "FORBIDDEN");
+  auto unknown = get_return("session_id=ps_nope&customer_id=cus_x&action=payment_updated&sig=00");
+  EXPECT_EQ(unknown.status, 400);
+  // Past its TTL the link is refused. Wait for the clock, not the endpoint: a successful return
+  // would be answered the same way ever after.
+  std::tm tm{};
+  std::string expires(json::parse(session.body).at("portal_session").at("expires_at").as_string());
+  ASSERT_NE(strptime(expires.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm), nullptr);
+  std::int64_t expires_at = timegm(&tm);
+  ASSERT_TRUE(test::eventually([&] { return test::unix_now() > expires_at + 1; }, 5s));
+  auto expired = get_return(q);
+  EXPECT_EQ(expired.status, 400);
+  EXPECT_EQ(json::parse(expired.body).at("error_code").as_string(), "INVALID_SESSION");
+  EXPECT_NE(expired.body.find("expired"), std::string::npos);
+}
+
+TEST_F(PortalApiTest, StripeFailingTwiceThenAnsweringCreatesOneSessionWithOneIdempotencyKey) {
+  seed_redis();
+  start();
+  account_.fail_session_creates = 2;
+  auto res = post_session({{"customer_id", kCustomer}, {"workflow_type", "billing_review"}});
+  ASSERT_EQ(res.status, 200) << res.body;
+  std::set<std::string> keys;
+  int posts = 0;
+  for (const auto& q : fake_.requests()) {
+    if (q.method != "POST") continue;
+    ++posts;
+    keys.insert(q.headers.at("idempotency-key"));
+  }
+  EXPECT_EQ(posts, 3);
+  EXPECT_EQ(keys.size(), 1u);
+  EXPECT_EQ(account_.sessions, 1);
+}
+
+TEST_F(PortalApiTest, StripeDownMeansUpstreamUnavailableAndSyncFailedNotAHang) {
+  seed_redis();
+  start();
+  auto session = post_session({{"customer_id", kCustomer}, {"workflow_type", "payment_update"}});
+  ASSERT_EQ(session.status, 200);
+  fake_.stop();
+  auto started = std::chrono::steady_clock::now();
+  auto create = post_session({{"customer_id", kCustomer}, {"workflow_type", "payment_update"}});
+  EXPECT_EQ(create.status, 503);
+  EXPECT_EQ(json::parse(create.body).at("error_code").as_string(), "UPSTREAM_UNAVAILABLE");
+  auto ret = get_return(return_query(session));
+  EXPECT_EQ(ret.status, 502);
+  EXPECT_EQ(json::parse(ret.body).at("error_code").as_string(), "SYNC_FAILED");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 30s);
+  // Nothing was half-written: the customer is as before.
+  EXPECT_EQ(hget(std::string("stripe:{") + kCustomer + "}:customer", "email"), "jordan.old@example.com");
+}
+
+TEST_F(PortalApiTest, KeysAndRateLimitsGuardTheRoutes) {
+  seed_redis();
+  start([](ingress::IngressConfig& c) {
+    c.portal.rate_per_s = 1;
+    c.portal.burst = 2;
+  });
+  json::object body{{"customer_id", kCustomer}, {"workflow_type", "billing_review"}};
+  EXPECT_EQ(post_session(body, nullptr).status, 401);
+  auto wrong = post_session(body, "Bearer not_a_key");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(json::parse(wrong.body).at("error_code").as_string(), "UNAUTHORIZED");
+  EXPECT_EQ(wrong.body.find("not_a_key"), std::string::npos);
+  EXPECT_EQ(post_session(body).status, 200);
+  EXPECT_EQ(post_session(body).status, 200);
+  auto limited = post_session(body);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(json::parse(limited.body).at("error_code").as_string(), "RATE_LIMITED");
+  EXPECT_FALSE(limited.headers["retry-after"].empty());
+}
+
+TEST_F(PortalApiTest, WithoutAStripeKeyThePortalRoutesSaySo) {
+  start([](ingress::IngressConfig& c) { c.portal.stripe_api_key.clear(); });
+  auto res = post_session({{"customer_id", kCustomer}, {"workflow_type", "billing_review"}});
+  EXPECT_EQ(res.status, 503);
+  EXPECT_NE(res.body.find("STRIPE_API_KEY"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stripe_sync

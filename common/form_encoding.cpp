@@ -55,8 +55,12 @@ void append(std::string& out, const std::string& key, const json::value& v) {
   if (v.is_array()) {
     const auto& a = v.get_array();
     for (std::size_t i = 0; i < a.size(); ++i) {
-      bool nested = a[i].is_object() || a[i].is_array();
-      append(out, key + (nested ? "[" + std::to_string(i) + "]" : "[]"), a[i]);
+      // Built step by step: GCC 12 at -O3 misreports "[" + std::to_string(i) as overlapping.
+      std::string item = key;
+      item += '[';
+      if (a[i].is_object() || a[i].is_array()) item += std::to_string(i);
+      item += ']';
+      append(out, item, a[i]);
     }
     return;
   }

@@ -30,6 +30,20 @@ else
   (umask 077 && printf '%s\n' "$secret" > "$state/webhook-secret")
 fi
 
+# The portal API: local keys and return secret, generated once; Stripe's key comes from you.
+if [ ! -s "$state/portal-app-key" ]; then
+  (umask 077
+   printf 'app_%s\n' "$(openssl rand -hex 16)" > "$state/portal-app-key"
+   printf 'admin_%s\n' "$(openssl rand -hex 16)" > "$state/portal-admin-key"
+   printf '%s\n' "$(openssl rand -hex 32)" > "$state/portal-return-secret")
+fi
+app_key=$(cat "$state/portal-app-key")
+admin_key=$(cat "$state/portal-admin-key")
+{
+  printf '%s app local-app\n' "$(printf '%s' "$app_key" | sha256sum | cut -d' ' -f1)"
+  printf '%s admin local-admin\n' "$(printf '%s' "$admin_key" | sha256sum | cut -d' ' -f1)"
+} > "$state/api-keys"
+
 pids=()
 stop_all() {
   trap - INT TERM EXIT
@@ -68,7 +82,10 @@ wait_for "the embedded broker" 20 test -s "$state/bootstrap"
 bootstrap=$(cat "$state/bootstrap")
 
 STRIPE_WEBHOOK_SECRET="$secret" KAFKA_BROKERS="$bootstrap" REDIS_URL="redis://127.0.0.1:$redis_port/0" \
-  INGRESS_LISTEN="127.0.0.1:$ingress_port" setsid "$bin/ingress/stripe-ingress" 2>"$state/logs/ingress.log" &
+  INGRESS_LISTEN="127.0.0.1:$ingress_port" STRIPE_API_KEY="${STRIPE_API_KEY:-}" \
+  API_KEYS_FILE="$root/$state/api-keys" PORTAL_RETURN_SECRET="$(cat "$state/portal-return-secret")" \
+  PORTAL_PUBLIC_BASE_URL="${PORTAL_PUBLIC_BASE_URL:-http://127.0.0.1:3000}" \
+  setsid "$bin/ingress/stripe-ingress" 2>"$state/logs/ingress.log" &
 pids+=($!)
 wait_for "stripe-ingress" 30 curl -sf "http://127.0.0.1:$ingress_port/readyz"
 
@@ -99,8 +116,21 @@ Then see what the worker applied to Redis:
 REDIS_URL=redis://127.0.0.1:$redis_port/0 $root/$bin/worker/stripe-sync state customer cus_Rx7Example001
 REDIS_URL=redis://127.0.0.1:$redis_port/0 $root/$bin/worker/stripe-sync audit cus_Rx7Example001
 
-Ctrl-C stops everything.
 TXT
+if [ -n "${STRIPE_API_KEY:-}" ]; then
+  cat <<TXT
+Portal API (app key in $state/portal-app-key):
+
+curl -sS -X POST http://127.0.0.1:$ingress_port/api/payment/portal/session \\
+  -H "Authorization: Bearer $app_key" -H 'Content-Type: application/json' \\
+  -d '{"customer_id":"cus_...","workflow_type":"payment_update"}'
+
+TXT
+else
+  echo "Portal API: off. It calls Stripe, so it needs STRIPE_API_KEY=sk_test_... in the environment of run.sh."
+  echo
+fi
+echo "Ctrl-C stops everything."
 
 # If any process dies, stop the rest and say which.
 set +e

@@ -118,20 +118,19 @@ void IngressHandler::handle(std::shared_ptr<Request> req, const boost::asio::ip:
     if (req->method() != http::verb::post) return method_not_allowed("POST");
     return handle_webhook(std::move(req), peer, std::move(executor), std::move(respond));
   }
-  if (path == "/api/payment/portal/session" || path == "/api/payment/portal/return") {
-    const bool is_session = path == "/api/payment/portal/session";
-    if (is_session && req->method() != http::verb::post) return method_not_allowed("POST");
-    if (!is_session && req->method() != http::verb::get) return method_not_allowed("GET");
+  std::string_view allowed;
+  auto route = portal_route(path, req->method_string(), allowed);
+  if (!route && !allowed.empty()) return method_not_allowed(allowed);
+  if (route) {
     if (portal_ == nullptr) {
       return respond(error_for(*req, ErrorCode::upstream_unavailable,
                                "the portal API is not configured: set STRIPE_API_KEY, PORTAL_RETURN_SECRET, "
                                "API_KEYS_FILE and REDIS_URL"));
     }
     std::string client = client_address(peer, (*req)["X-Forwarded-For"], config_.trusted_proxy_cidrs).to_string();
-    boost::asio::post(portal_pool_, [this, req, client, is_session, executor, respond = std::move(respond)]() mutable {
-      std::string_view auth = (*req)[http::field::authorization];
-      Answer a = is_session ? portal_->create_session(auth, client, req->body())
-                            : portal_->handle_return(auth, client, req->target());
+    boost::asio::post(portal_pool_, [this, req, client, r = *route, executor, respond = std::move(respond)]() mutable {
+      Answer a = portal_->handle(r, (*req)[http::field::authorization], client, req->target(), req->body(),
+                                 (*req)["Idempotency-Key"]);
       boost::asio::post(executor, [this, req, a = std::move(a), respond = std::move(respond)]() mutable {
         Response res = json_response(a.status, std::move(a.body), *req);
         for (const auto& [k, v] : a.headers) res.set(k, v);

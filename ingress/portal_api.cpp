@@ -4,9 +4,12 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
+#include <ctime>
+#include <set>
 
 #include "common/event_extract.hpp"
 #include "common/log.hpp"
+#include "ingress/portal_analytics.hpp"
 #include "ingress/portal_diff.hpp"
 #include "ingress/portal_workflow.hpp"
 #include "ingress/return_link.hpp"
@@ -135,7 +138,199 @@ StripeResult list_all(StripeApi& stripe, const std::string& path, json::object q
   }
 }
 
+// "2026-11-24" -> unix seconds at 00:00 UTC; nullopt when malformed.
+std::optional<std::int64_t> parse_day(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%d", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+std::string format_day(std::int64_t unix_s) {
+  return log::rfc3339_utc_ms(unix_s * 1000).substr(0, 10);
+}
+
 }  // namespace
+
+std::optional<PortalRoute> portal_route(std::string_view path, std::string_view method, std::string_view& allowed) {
+  struct Entry {
+    std::string_view path;
+    bool prefix;
+    std::string_view method;
+    PortalRoute route;
+  };
+  static constexpr Entry kRoutes[] = {
+      {"/api/payment/portal/session", false, "POST", PortalRoute::session},
+      {"/api/payment/portal/return", false, "GET", PortalRoute::portal_return},
+      {"/api/payment/portal/analytics", false, "GET", PortalRoute::analytics},
+      {"/api/payment/customers/", true, "POST", PortalRoute::customer_update},
+  };
+  for (const auto& e : kRoutes) {
+    bool match = e.prefix ? path.size() > e.path.size() && path.substr(0, e.path.size()) == e.path &&
+                                path.find('/', e.path.size()) == std::string_view::npos
+                          : path == e.path;
+    if (!match) continue;
+    allowed = e.method;
+    if (method != e.method) return std::nullopt;
+    return e.route;
+  }
+  allowed = {};
+  return std::nullopt;
+}
+
+Answer PortalApi::handle(PortalRoute route, std::string_view authorization, const std::string& client,
+                         std::string_view target, std::string_view body, std::string_view idempotency_key) {
+  switch (route) {
+    case PortalRoute::session: return create_session(authorization, client, body);
+    case PortalRoute::portal_return: return handle_return(authorization, client, target);
+    case PortalRoute::analytics: return analytics(authorization, client, target);
+    case PortalRoute::customer_update: return update_customer(authorization, client, target, body, idempotency_key);
+  }
+  return error(ErrorCode::not_found, "no such route");
+}
+
+Answer PortalApi::analytics(std::string_view authorization, const std::string& client, std::string_view target) {
+  if (auto refused = admit(authorization, client, Role::admin)) return *refused;
+  auto u = boost::urls::parse_origin_form(target);
+  if (!u) return error(ErrorCode::bad_request, "malformed query string");
+  std::string start_text, end_text;
+  for (auto p : u->params()) {
+    if (p.key == "start_date") start_text = p.value;
+    else if (p.key == "end_date") end_text = p.value;
+  }
+  const std::int64_t today = now_ms_() / 1000 / 86400 * 86400;
+  auto start = start_text.empty() ? std::optional<std::int64_t>(today - 29 * 86400) : parse_day(start_text);
+  auto end = end_text.empty() ? std::optional<std::int64_t>(today) : parse_day(end_text);
+  if (!start || !end) return error(ErrorCode::bad_request, "start_date and end_date must be dates as YYYY-MM-DD");
+  if (*start > *end) return error(ErrorCode::bad_request, "start_date must not be after end_date");
+  const std::int64_t from_ms = *start * 1000, to_ms = (*end + 86400) * 1000 - 1;  // end_date inclusive
+
+  auto redis = redis_.acquire();
+  const std::string base = store_.prefix + "portal:{portal}:";
+  auto ids = redis->command({"ZRANGEBYSCORE", base + "visits", std::to_string(from_ms), std::to_string(to_ms)});
+  auto sessions = redis->command({"SMEMBERS", base + "sessions"});
+  if (!ids || !sessions) return error(ErrorCode::upstream_unavailable, "the billing store is not reachable; retry later");
+  std::vector<std::vector<std::string>> keys;
+  for (const auto& id : ids->elements) keys.push_back({"HGETALL", base + "visit:" + id.str});
+  for (const auto& id : sessions->elements) keys.push_back({"HGETALL", base + "session:" + id.str});
+  std::vector<std::vector<std::string_view>> cmds;
+  for (const auto& k : keys) cmds.push_back({k[0], k[1]});
+  std::vector<RedisValue> hashes;
+  if (!cmds.empty()) {
+    auto got = redis->pipeline(cmds);
+    if (!got) return error(ErrorCode::upstream_unavailable, "the billing store is not reachable; retry later");
+    hashes = std::move(*got);
+  }
+  auto as_map = [](const RedisValue& h) {
+    ObjectFields m;
+    for (std::size_t i = 0; i + 1 < h.elements.size(); i += 2) m[h.elements[i].str] = h.elements[i + 1].str;
+    return m;
+  };
+  std::vector<VisitRecord> ours, elsewhere;
+  std::set<std::string> our_stripe_sessions;
+  for (std::size_t i = 0; i < ids->elements.size(); ++i) {
+    ObjectFields v = as_map(hashes[i]);
+    VisitRecord rec;
+    rec.customer = v["customer"];
+    rec.features.push_back(workflow_feature(v["workflow"]));
+    if (!v["duration_ms"].empty()) rec.duration_min = std::stod(v["duration_ms"]) / 60000.0;
+    boost::system::error_code ec;
+    if (auto result = json::parse(v["result"], ec); !ec && result.is_object()) {
+      const auto& sync = result.at("synchronized_data");
+      if (sync.at("payment_method_updated").as_bool()) rec.features.push_back("payment_method_update");
+      if (sync.at("customer_updated").as_bool()) rec.features.push_back("customer_update");
+      if (sync.at("subscription_changed").as_bool()) rec.features.push_back("subscription_update");
+    }
+    our_stripe_sessions.insert(v["stripe_session"]);
+    ours.push_back(std::move(rec));
+  }
+  for (std::size_t i = 0; i < sessions->elements.size(); ++i) {
+    ObjectFields s = as_map(hashes[ids->elements.size() + i]);
+    if (our_stripe_sessions.count(s["id"]) || s["created"].empty()) continue;
+    std::int64_t created_ms = std::stoll(s["created"]) * 1000;
+    if (created_ms < from_ms || created_ms > to_ms) continue;
+    VisitRecord rec;
+    rec.customer = s["customer"];
+    rec.features.push_back(s["flow_type"].empty() ? "portal_homepage" : s["flow_type"]);
+    elsewhere.push_back(std::move(rec));
+  }
+  AnalyticsReport report = portal_analytics(ours, elsewhere);
+  json::array features;
+  for (const auto& [name, count] : report.most_used_features) features.push_back(json::array{json::value(name), count});
+  json::object out{{"success", true},
+                   {"analytics", json::object{{"total_sessions", report.total_sessions},
+                                              {"unique_customers", report.unique_customers},
+                                              {"most_used_features", features},
+                                              {"session_duration_stats",
+                                               json::object{{"average_duration_minutes", report.average_duration_minutes},
+                                                            {"median_duration_minutes", report.median_duration_minutes}}},
+                                              {"return_rate", report.return_rate},
+                                              {"period", json::object{{"start_date", format_day(*start)},
+                                                                      {"end_date", format_day(*end)}}}}}};
+  return {200, json::serialize(out), {}};
+}
+
+Answer PortalApi::update_customer(std::string_view authorization, const std::string& client, std::string_view target,
+                                  std::string_view body, std::string_view idempotency_key) {
+  if (auto refused = admit(authorization, client, Role::app)) return *refused;
+  std::string path(target.substr(0, target.find('?')));
+  std::string customer = path.substr(std::string_view("/api/payment/customers/").size());
+  if (customer.rfind("cus_", 0) != 0 || customer.find_first_of("/?#%") != std::string::npos) {
+    return error(ErrorCode::bad_request, "the path must name a customer id (cus_...)");
+  }
+  boost::system::error_code ec;
+  json::value req = json::parse(body, ec);
+  if (ec || !req.is_object()) return error(ErrorCode::bad_request, "the body must be a JSON object");
+  json::object params;
+  for (const auto& kv : req.as_object()) {
+    std::string_view k = kv.key();
+    if (k == "email" || k == "name" || k == "phone") {
+      if (!kv.value().is_string()) return error(ErrorCode::bad_request, std::string(k) + " must be a string");
+      if (k == "email" && kv.value().as_string().find('@') == json::string::npos) {
+        return error(ErrorCode::bad_request, "email must be an email address");
+      }
+      params[k] = kv.value();
+    } else if (k == "address") {
+      if (!kv.value().is_object()) return error(ErrorCode::bad_request, "address must be an object");
+      json::object address;
+      for (const auto& a : kv.value().as_object()) {
+        static constexpr std::string_view kParts[] = {"line1", "line2", "city", "state", "postal_code", "country"};
+        if (std::find(std::begin(kParts), std::end(kParts), a.key()) == std::end(kParts) || !a.value().is_string()) {
+          return error(ErrorCode::bad_request, "address." + std::string(a.key()) + " is not a known address field (a string)");
+        }
+        address[a.key()] = a.value();
+      }
+      params["address"] = std::move(address);
+    } else {
+      return error(ErrorCode::bad_request, "unknown field '" + std::string(k) + "': email, name, phone or address");
+    }
+  }
+  if (params.empty()) return error(ErrorCode::bad_request, "nothing to update: give email, name, phone or address");
+  // The caller's Idempotency-Key (if any) is kept, so its own retries are safe end to end.
+  StripeResult r = stripe_.post("/v1/customers/" + customer, params, std::string(idempotency_key));
+  if (r.error == StripeError::not_found) return error(ErrorCode::customer_not_found, "no such customer: " + customer);
+  if (r.error == StripeError::invalid_request) return error(ErrorCode::bad_request, "Stripe refused the update: " + r.message);
+  if (!r.ok()) return error(ErrorCode::upstream_unavailable, "Stripe is not reachable; retry later");
+  ChangeRecord rec;
+  if (extract_snapshot(r.body, r.date_unix, "sync_" + random_id(""), "api-update", rec).status != ExtractStatus::record) {
+    return error(ErrorCode::upstream_unavailable, "Stripe answered something unexpected");
+  }
+  {
+    auto redis = redis_.acquire();
+    EventStore store(*redis, store_);
+    if (!store.apply(std::span(&rec, 1), now_ms_())) {
+      // Stripe has it; the webhook that follows will bring it here too.
+      log::warn("customer updated at Stripe but not applied locally", {{"customer", customer}});
+    }
+  }
+  ObjectFields f = record_fields(rec);
+  json::value address = nullptr;
+  if (!f["address"].empty()) address = json::parse(f["address"], ec);
+  json::object out{{"success", true},
+                   {"customer", json::object{{"id", customer}, {"email", f["email"]}, {"name", f["name"]},
+                                             {"phone", f["phone"]}, {"address", address}}}};
+  return {200, json::serialize(out), {}};
+}
 
 PortalApi::PortalApi(const IngressConfig& config, StripeApi& stripe, std::vector<ApiKey> keys,
                      std::function<std::int64_t()> now_ms)

@@ -4,6 +4,7 @@
 // posts the answer back to the connection's strand.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +26,12 @@ struct Answer {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+enum class PortalRoute { session, portal_return, analytics, customer_update };
+
+// Which portal route a request is for (nullopt: not a portal route). `allowed_method` is set
+// to what the route takes, for a 405.
+std::optional<PortalRoute> portal_route(std::string_view path, std::string_view method, std::string_view& allowed_method);
+
 class PortalApi {
  public:
   PortalApi(const IngressConfig& config, StripeApi& stripe, std::vector<ApiKey> keys,
@@ -32,6 +39,14 @@ class PortalApi {
 
   Answer create_session(std::string_view authorization, const std::string& client, std::string_view body);
   Answer handle_return(std::string_view authorization, const std::string& client, std::string_view target);
+  // GET /api/payment/portal/analytics?start_date=YYYY-MM-DD&end_date=YYYY-MM-DD (admin).
+  Answer analytics(std::string_view authorization, const std::string& client, std::string_view target);
+  // POST /api/payment/customers/{id}: email, name, phone, address to Stripe, then applied here.
+  Answer update_customer(std::string_view authorization, const std::string& client, std::string_view target,
+                         std::string_view body, std::string_view idempotency_key);
+
+  Answer handle(PortalRoute route, std::string_view authorization, const std::string& client,
+                std::string_view target, std::string_view body, std::string_view idempotency_key);
 
  private:
   std::optional<Answer> admit(std::string_view authorization, const std::string& client, Role role);

@@ -156,6 +156,13 @@ class PortalApiTest : public ::testing::Test {
                                                 {"url", "https://billing.stripe.com/p/session/test_" + std::to_string(account_.sessions)}})};
     }
     if (q.method == "GET" && q.path == std::string("/v1/customers/") + kCustomer) return {200, json::serialize(account_.customer)};
+    if (q.method == "POST" && q.path == std::string("/v1/customers/") + kCustomer) {
+      for (const char* f : {"email", "name", "phone"}) {
+        if (!q.param(f).empty()) account_.customer[f] = q.param(f);
+      }
+      if (!q.param("address[city]").empty()) account_.customer["address"].as_object()["city"] = q.param("address[city]");
+      return {200, json::serialize(account_.customer)};
+    }
     if (q.method == "GET" && q.path == "/v1/subscriptions") return list(account_.subscriptions);
     if (q.method == "GET" && q.path == std::string("/v1/customers/") + kCustomer + "/payment_methods") {
       return list(account_.payment_methods);
@@ -390,6 +397,82 @@ TEST_F(PortalApiTest, KeysAndRateLimitsGuardTheRoutes) {
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(json::parse(limited.body).at("error_code").as_string(), "RATE_LIMITED");
   EXPECT_FALSE(limited.headers["retry-after"].empty());
+}
+
+TEST_F(PortalApiTest, AnalyticsOverAKnownSetOfSessions) {
+  seed_redis();
+  start();
+  // A session Stripe reported that was opened elsewhere (the worker keeps it under the portal tag).
+  {
+    auto client = redis_.client();
+    EventStore store(*client, StoreConfig{});
+    ChangeRecord r;
+    ASSERT_EQ(extract_change(test::read_fixture("events/billing_portal.session.created.json"), r).status, ExtractStatus::record);
+    ASSERT_TRUE(store.apply(std::span(&r, 1), 1));
+  }
+  auto first = post_session({{"customer_id", kCustomer}, {"workflow_type", "payment_update"}});
+  auto second = post_session({{"customer_id", kCustomer}, {"workflow_type", "billing_review"}});
+  ASSERT_EQ(first.status, 200);
+  ASSERT_EQ(second.status, 200);
+  ASSERT_EQ(get_return(return_query(first)).status, 200);  // changes the card and the email
+
+  test::HttpClient c(port_);
+  auto admin = [&](const std::string& query, const char* key = "Bearer admin_key_portal_test") {
+    return c.request("GET", "/api/payment/portal/analytics" + query, "", {{"Authorization", key}});
+  };
+  auto res = admin("?start_date=2026-01-01&end_date=2099-12-31");
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto a = json::parse(res.body).at("analytics");
+  EXPECT_EQ(a.at("total_sessions").as_int64(), 3);
+  EXPECT_EQ(a.at("unique_customers").as_int64(), 1);
+  EXPECT_DOUBLE_EQ(a.at("return_rate").as_double(), 0.5);
+  std::map<std::string, std::int64_t> features;
+  for (const auto& f : a.at("most_used_features").as_array()) features[std::string(f.at(0).as_string())] = f.at(1).as_int64();
+  // payment_update's flow twice over (the workflow, and the card the return showed changed) counts
+  // once for that visit; the external session's flow counts once more.
+  EXPECT_EQ(features, (std::map<std::string, std::int64_t>{{"payment_method_update", 2}, {"customer_update", 1},
+                                                          {"invoice_history", 1}}));
+  const auto& d = a.at("session_duration_stats");
+  EXPECT_EQ(d.at("average_duration_minutes"), d.at("median_duration_minutes"));  // one returned visit
+  EXPECT_EQ(a.at("period").at("start_date").as_string(), "2026-01-01");
+  EXPECT_EQ(a.at("period").at("end_date").as_string(), "2099-12-31");
+
+  auto empty = json::parse(admin("?start_date=2000-01-01&end_date=2000-01-02").body).at("analytics");
+  EXPECT_EQ(empty.at("total_sessions").as_int64(), 0);
+  EXPECT_DOUBLE_EQ(empty.at("return_rate").to_number<double>(), 0.0);
+  EXPECT_EQ(admin("?start_date=2026-13-01").status, 400);
+  EXPECT_EQ(admin("?start_date=2026-02-01&end_date=2026-01-01").status, 400);
+  auto app = admin("", kApp);
+  EXPECT_EQ(app.status, 403);
+  EXPECT_EQ(json::parse(app.body).at("error_code").as_string(), "FORBIDDEN");
+}
+
+TEST_F(PortalApiTest, CustomerUpdatesGoToStripeAndAreAppliedHere) {
+  seed_redis();
+  start();
+  test::HttpClient c(port_);
+  auto res = c.request("POST", std::string("/api/payment/customers/") + kCustomer,
+                       R"({"email":"jordan.api@example.com","address":{"city":"Savannah"}})",
+                       {{"Authorization", kApp}, {"Content-Type", "application/json"}, {"Idempotency-Key", "caller-key-1"}});
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto body = json::parse(res.body);
+  EXPECT_EQ(body.at("customer").at("email").as_string(), "jordan.api@example.com");
+  EXPECT_EQ(body.at("customer").at("address").at("city").as_string(), "Savannah");
+  auto sent = fake_.requests().back();
+  EXPECT_EQ(sent.method, "POST");
+  EXPECT_EQ(sent.param("email"), "jordan.api@example.com");
+  EXPECT_EQ(sent.param("address[city]"), "Savannah");
+  EXPECT_EQ(sent.headers.at("idempotency-key"), "caller-key-1");
+  EXPECT_EQ(hget(std::string("stripe:{") + kCustomer + "}:customer", "email"), "jordan.api@example.com");
+
+  auto bad = c.request("POST", std::string("/api/payment/customers/") + kCustomer, R"({"plan":"free"})",
+                       {{"Authorization", kApp}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(bad.status, 400);
+  auto missing = c.request("POST", "/api/payment/customers/cus_nobody", R"({"name":"X"})",
+                           {{"Authorization", kApp}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(json::parse(missing.body).at("error_code").as_string(), "CUSTOMER_NOT_FOUND");
+  EXPECT_EQ(c.request("GET", std::string("/api/payment/customers/") + kCustomer, "", {{"Authorization", kApp}}).status, 405);
 }
 
 TEST_F(PortalApiTest, WithoutAStripeKeyThePortalRoutesSaySo) {

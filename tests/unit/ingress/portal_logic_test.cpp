@@ -143,3 +143,51 @@ TEST(PortalDiff, CancelAtPeriodEndAndEndedSubscriptions) {
 
 }  // namespace
 }  // namespace stripe_sync::ingress
+
+#include "ingress/portal_analytics.hpp"
+
+namespace stripe_sync::ingress {
+namespace {
+
+TEST(PortalAnalytics, ZeroSessionsIsAllZeros) {
+  auto r = portal_analytics({}, {});
+  EXPECT_EQ(r.total_sessions, 0);
+  EXPECT_EQ(r.unique_customers, 0);
+  EXPECT_TRUE(r.most_used_features.empty());
+  EXPECT_EQ(r.average_duration_minutes, 0);
+  EXPECT_EQ(r.median_duration_minutes, 0);
+  EXPECT_EQ(r.return_rate, 0);
+}
+
+TEST(PortalAnalytics, KnownSessionsGiveTheExactFigures) {
+  std::vector<VisitRecord> ours{
+      {"cus_a", {"payment_method_update", "customer_update"}, 4.0},
+      {"cus_a", {"invoice_history"}, 10.0},
+      {"cus_b", {"payment_method_update", "payment_method_update"}, 3.0},
+      {"cus_c", {"subscription_cancel", "subscription_update"}, std::nullopt},
+  };
+  std::vector<VisitRecord> elsewhere{{"cus_d", {"payment_method_update"}, std::nullopt}};
+  auto r = portal_analytics(ours, elsewhere);
+  EXPECT_EQ(r.total_sessions, 5);
+  EXPECT_EQ(r.unique_customers, 4);
+  ASSERT_GE(r.most_used_features.size(), 2u);
+  EXPECT_EQ(r.most_used_features[0], (std::pair<std::string, int>{"payment_method_update", 3}));
+  EXPECT_EQ(r.most_used_features.size(), 5u);
+  EXPECT_DOUBLE_EQ(r.average_duration_minutes, 5.67);  // (4 + 10 + 3) / 3
+  EXPECT_DOUBLE_EQ(r.median_duration_minutes, 4.0);
+  EXPECT_DOUBLE_EQ(r.return_rate, 0.75);               // 3 of our 4 came back
+}
+
+TEST(PortalAnalytics, MedianOfAnEvenCountIsTheMeanOfTheMiddleTwo) {
+  std::vector<VisitRecord> ours{{"a", {}, 1.0}, {"b", {}, 2.0}, {"c", {}, 4.0}, {"d", {}, 9.0}};
+  EXPECT_DOUBLE_EQ(portal_analytics(ours, {}).median_duration_minutes, 3.0);
+}
+
+TEST(PortalAnalytics, WorkflowFeatures) {
+  EXPECT_EQ(workflow_feature("payment_update"), "payment_method_update");
+  EXPECT_EQ(workflow_feature("billing_review"), "invoice_history");
+  EXPECT_EQ(workflow_feature("cancellation_process"), "subscription_cancel");
+}
+
+}  // namespace
+}  // namespace stripe_sync::ingress

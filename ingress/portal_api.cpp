@@ -10,6 +10,7 @@
 #include "common/event_extract.hpp"
 #include "common/log.hpp"
 #include "ingress/portal_analytics.hpp"
+#include "ingress/portal_configuration.hpp"
 #include "ingress/portal_diff.hpp"
 #include "ingress/portal_workflow.hpp"
 #include "ingress/return_link.hpp"
@@ -160,21 +161,24 @@ std::optional<PortalRoute> portal_route(std::string_view path, std::string_view 
     PortalRoute route;
   };
   static constexpr Entry kRoutes[] = {
+      {"/api/payment/portal/configuration", false, "GET", PortalRoute::config_list},
+      {"/api/payment/portal/configuration", false, "POST", PortalRoute::config_create},
+      {"/api/payment/portal/configuration/", true, "POST", PortalRoute::config_update},
       {"/api/payment/portal/session", false, "POST", PortalRoute::session},
       {"/api/payment/portal/return", false, "GET", PortalRoute::portal_return},
       {"/api/payment/portal/analytics", false, "GET", PortalRoute::analytics},
       {"/api/payment/customers/", true, "POST", PortalRoute::customer_update},
   };
+  allowed = {};
   for (const auto& e : kRoutes) {
     bool match = e.prefix ? path.size() > e.path.size() && path.substr(0, e.path.size()) == e.path &&
                                 path.find('/', e.path.size()) == std::string_view::npos
                           : path == e.path;
     if (!match) continue;
-    allowed = e.method;
-    if (method != e.method) return std::nullopt;
-    return e.route;
+    if (method == e.method) return e.route;
+    // The path exists with another method: say which (both, for the configuration list).
+    allowed = allowed.empty() ? e.method : std::string_view("GET, POST");
   }
-  allowed = {};
   return std::nullopt;
 }
 
@@ -185,8 +189,100 @@ Answer PortalApi::handle(PortalRoute route, std::string_view authorization, cons
     case PortalRoute::portal_return: return handle_return(authorization, client, target);
     case PortalRoute::analytics: return analytics(authorization, client, target);
     case PortalRoute::customer_update: return update_customer(authorization, client, target, body, idempotency_key);
+    case PortalRoute::config_list: return list_configurations(authorization, client);
+    case PortalRoute::config_create: return save_configuration(authorization, client, target, body, true);
+    case PortalRoute::config_update: return save_configuration(authorization, client, target, body, false);
   }
   return error(ErrorCode::not_found, "no such route");
+}
+
+namespace {
+constexpr std::chrono::seconds kConfigurationCacheTtl{300};
+
+// The seed's configuration shape: Stripe's object with our branding beside it.
+json::object merged_configuration(const json::object& stripe, const std::string& branding_json) {
+  json::object out;
+  for (const char* k : {"id", "name", "business_profile", "features", "is_default", "active", "default_return_url"}) {
+    if (auto* v = stripe.if_contains(k)) out[k] = *v;
+  }
+  boost::system::error_code ec;
+  json::value branding = branding_json.empty() ? json::value(json::object{}) : json::parse(branding_json, ec);
+  out["branding"] = ec ? json::value(json::object{}) : branding;
+  return out;
+}
+}  // namespace
+
+Answer PortalApi::list_configurations(std::string_view authorization, const std::string& client) {
+  if (auto refused = admit(authorization, client, Role::admin)) return *refused;
+  const std::string base = store_.prefix + "portal:{portal}:";
+  auto redis = redis_.acquire();
+  if (auto cached = redis->command({"GET", base + "configurations"}); cached && cached->type == RedisValue::Type::string) {
+    return {200, cached->str, {}};
+  }
+  json::array configs;
+  StripeResult r = list_all(stripe_, "/v1/billing_portal/configurations", {}, configs);
+  if (!r.ok()) return error(ErrorCode::upstream_unavailable, "Stripe is not reachable; retry later");
+  std::vector<std::vector<std::string>> keys;
+  for (const auto& c : configs) keys.push_back({"GET", base + "branding:" + std::string(c.at("id").as_string())});
+  std::vector<RedisValue> brandings;
+  if (!keys.empty()) {
+    std::vector<std::vector<std::string_view>> cmds;
+    for (const auto& k : keys) cmds.push_back({k[0], k[1]});
+    auto got = redis->pipeline(cmds);
+    if (!got) return error(ErrorCode::upstream_unavailable, "the billing store is not reachable; retry later");
+    brandings = std::move(*got);
+  }
+  json::array out;
+  for (std::size_t i = 0; i < configs.size(); ++i) out.push_back(merged_configuration(configs[i].as_object(), brandings[i].str));
+  std::string body = json::serialize(json::object{{"success", true}, {"configurations", out}});
+  // Kept briefly, and dropped at once by the worker when a configuration event arrives.
+  redis->command({"SET", base + "configurations", body, "EX", std::to_string(kConfigurationCacheTtl.count())});
+  return {200, body, {}};
+}
+
+Answer PortalApi::save_configuration(std::string_view authorization, const std::string& client, std::string_view target,
+                                     std::string_view body, bool creating) {
+  if (auto refused = admit(authorization, client, Role::admin)) return *refused;
+  std::string id;
+  if (!creating) {
+    std::string path(target.substr(0, target.find('?')));
+    id = path.substr(std::string_view("/api/payment/portal/configuration/").size());
+    // Only a Stripe id reaches the URL we call: no traversal, no encoded separators.
+    bool valid = id.rfind("bpc_", 0) == 0 && id.size() > 4 &&
+                 id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == std::string::npos;
+    if (!valid) return error(ErrorCode::bad_request, "the path must name a configuration id (bpc_...)");
+  }
+  boost::system::error_code ec;
+  json::value req = json::parse(body, ec);
+  if (ec || !req.is_object()) return error(ErrorCode::configuration_invalid, "the body must be a JSON object");
+  ConfigurationRequest cr = validate_configuration(req.as_object(), creating);
+  if (!cr.errors.empty()) {
+    std::string message = "configuration invalid: ";
+    for (std::size_t i = 0; i < cr.errors.size(); ++i) message += (i ? "; " : "") + cr.errors[i];
+    return error(ErrorCode::configuration_invalid, message);
+  }
+  StripeResult r = stripe_.post(creating ? "/v1/billing_portal/configurations" : "/v1/billing_portal/configurations/" + id,
+                                cr.stripe_params);
+  if (r.error == StripeError::not_found) return error(ErrorCode::not_found, "no such configuration: " + id);
+  if (r.error == StripeError::invalid_request) return error(ErrorCode::configuration_invalid, "Stripe refused it: " + r.message);
+  if (!r.ok()) return error(ErrorCode::upstream_unavailable, "Stripe is not reachable; retry later");
+  json::value saved = json::parse(r.body, ec);
+  if (ec || !saved.is_object() || !saved.as_object().contains("id")) {
+    return error(ErrorCode::upstream_unavailable, "Stripe answered something unexpected");
+  }
+  id = std::string(saved.at("id").as_string());
+  const std::string base = store_.prefix + "portal:{portal}:";
+  auto redis = redis_.acquire();
+  std::string branding_json;
+  if (!cr.branding.empty() || creating) {
+    branding_json = json::serialize(cr.branding);
+    redis->command({"SET", base + "branding:" + id, branding_json});
+  } else if (auto b = redis->command({"GET", base + "branding:" + id}); b && b->type == RedisValue::Type::string) {
+    branding_json = b->str;
+  }
+  redis->command({"DEL", base + "configurations"});  // the next list and session see it at once
+  json::object out{{"success", true}, {"configuration", merged_configuration(saved.as_object(), branding_json)}};
+  return {200, json::serialize(out), {}};
 }
 
 Answer PortalApi::analytics(std::string_view authorization, const std::string& client, std::string_view target) {

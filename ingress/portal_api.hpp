@@ -26,7 +26,7 @@ struct Answer {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-enum class PortalRoute { session, portal_return, analytics, customer_update };
+enum class PortalRoute { session, portal_return, analytics, customer_update, config_list, config_create, config_update };
 
 // Which portal route a request is for (nullopt: not a portal route). `allowed_method` is set
 // to what the route takes, for a 405.
@@ -44,6 +44,11 @@ class PortalApi {
   // POST /api/payment/customers/{id}: email, name, phone, address to Stripe, then applied here.
   Answer update_customer(std::string_view authorization, const std::string& client, std::string_view target,
                          std::string_view body, std::string_view idempotency_key);
+
+  // GET|POST /api/payment/portal/configuration, POST /api/payment/portal/configuration/{id} (admin).
+  Answer list_configurations(std::string_view authorization, const std::string& client);
+  Answer save_configuration(std::string_view authorization, const std::string& client, std::string_view target,
+                            std::string_view body, bool creating);
 
   Answer handle(PortalRoute route, std::string_view authorization, const std::string& client,
                 std::string_view target, std::string_view body, std::string_view idempotency_key);

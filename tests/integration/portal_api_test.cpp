@@ -42,6 +42,8 @@ struct Account {
   std::mutex mutex;
   json::object customer = fixture_object("customer.created.json");
   std::map<std::string, json::object> subscriptions, payment_methods;
+  std::map<std::string, json::object> configurations;
+  int configuration_lists = 0;
   int fail_session_creates = 0;  // answer 500 this many times first
   int sessions = 0;
 };
@@ -154,6 +156,26 @@ class PortalApiTest : public ::testing::Test {
                                                 {"customer", q.param("customer")},
                                                 {"return_url", q.param("return_url")},
                                                 {"url", "https://billing.stripe.com/p/session/test_" + std::to_string(account_.sessions)}})};
+    }
+    if (q.path.rfind("/v1/billing_portal/configurations", 0) == 0) {
+      if (q.method == "GET") {
+        ++account_.configuration_lists;
+        return list(account_.configurations);
+      }
+      const std::string prefix = "/v1/billing_portal/configurations/";
+      const bool update = q.path.size() > prefix.size();
+      std::string id = update ? q.path.substr(prefix.size()) : "bpc_test" + std::to_string(account_.configurations.size() + 1);
+      if (update && !account_.configurations.count(id)) {
+        return {404, test::stripe_error_body("invalid_request_error", "No such configuration", "resource_missing")};
+      }
+      json::object& c = account_.configurations[id];
+      if (c.empty()) {
+        c = fixture_object("billing_portal.configuration.created.json");
+        c["id"] = id;
+      }
+      if (!q.param("name").empty()) c["name"] = q.param("name");
+      if (!q.param("business_profile[headline]").empty()) c["business_profile"].as_object()["headline"] = q.param("business_profile[headline]");
+      return {200, json::serialize(c)};
     }
     if (q.method == "GET" && q.path == std::string("/v1/customers/") + kCustomer) return {200, json::serialize(account_.customer)};
     if (q.method == "POST" && q.path == std::string("/v1/customers/") + kCustomer) {
@@ -382,7 +404,7 @@ TEST_F(PortalApiTest, StripeDownMeansUpstreamUnavailableAndSyncFailedNotAHang) {
 TEST_F(PortalApiTest, KeysAndRateLimitsGuardTheRoutes) {
   seed_redis();
   start([](ingress::IngressConfig& c) {
-    c.portal.rate_per_s = 1;
+    c.portal.rate_per_s = 0.001;  // no refill within the test, however slow the machine
     c.portal.burst = 2;
   });
   json::object body{{"customer_id", kCustomer}, {"workflow_type", "billing_review"}};
@@ -473,6 +495,73 @@ TEST_F(PortalApiTest, CustomerUpdatesGoToStripeAndAreAppliedHere) {
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(json::parse(missing.body).at("error_code").as_string(), "CUSTOMER_NOT_FOUND");
   EXPECT_EQ(c.request("GET", std::string("/api/payment/customers/") + kCustomer, "", {{"Authorization", kApp}}).status, 405);
+}
+
+TEST_F(PortalApiTest, ConfigurationsRoundTripWithBrandingAndACacheTheWebhookDrops) {
+  start();
+  test::HttpClient c(port_);
+  std::map<std::string, std::string> admin{{"Authorization", "Bearer admin_key_portal_test"}, {"Content-Type", "application/json"}};
+  auto created = c.request("POST", "/api/payment/portal/configuration", R"({"name":"MINGUS Enhanced Portal",
+      "business_profile":{"headline":"MINGUS Financial Management","privacy_policy_url":"https://mingus.com/privacy"},
+      "features":{"customer_update":{"enabled":true,"allowed_updates":["address","email"]},"invoice_history":{"enabled":true}},
+      "branding":{"company_name":"MINGUS","logo_url":"https://mingus.com/logo.png","primary_color":"#2563eb"}})", admin);
+  ASSERT_EQ(created.status, 200) << created.body;
+  auto cfg = json::parse(created.body).at("configuration");
+  std::string id(cfg.at("id").as_string());
+  EXPECT_EQ(cfg.at("name").as_string(), "MINGUS Enhanced Portal");
+  EXPECT_EQ(cfg.at("branding").at("primary_color").as_string(), "#2563eb");
+  auto sent = fake_.requests().back();
+  EXPECT_EQ(sent.param("features[customer_update][allowed_updates][]"), "address");
+  EXPECT_EQ(sent.param("business_profile[privacy_policy_url]"), "https://mingus.com/privacy");
+
+  auto updated = c.request("POST", "/api/payment/portal/configuration/" + id,
+                           R"({"business_profile":{"headline":"Billing, simply"}})", admin);
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  EXPECT_EQ(json::parse(updated.body).at("configuration").at("branding").at("company_name").as_string(), "MINGUS");
+
+  auto listed = c.request("GET", "/api/payment/portal/configuration", "", admin);
+  ASSERT_EQ(listed.status, 200);
+  auto configs = json::parse(listed.body).at("configurations").as_array();
+  ASSERT_EQ(configs.size(), 1u);
+  EXPECT_EQ(configs[0].at("business_profile").at("headline").as_string(), "Billing, simply");
+  EXPECT_EQ(configs[0].at("branding").at("logo_url").as_string(), "https://mingus.com/logo.png");
+  // Cached: a second list does not ask Stripe...
+  EXPECT_EQ(c.request("GET", "/api/payment/portal/configuration", "", admin).body, listed.body);
+  EXPECT_EQ(account_.configuration_lists, 1);
+  // ...until a configuration webhook is applied (by the worker's script), which drops the cache.
+  {
+    auto client = redis_.client();
+    EventStore store(*client, StoreConfig{});
+    ChangeRecord r;
+    ASSERT_EQ(extract_change(test::read_fixture("events/billing_portal.configuration.updated.json"), r).status, ExtractStatus::record);
+    ASSERT_EQ(store.apply(std::span(&r, 1), 1)->front().outcome, ApplyOutcome::applied);
+  }
+  c.request("GET", "/api/payment/portal/configuration", "", admin);
+  EXPECT_EQ(account_.configuration_lists, 2);
+
+  auto missing = c.request("POST", "/api/payment/portal/configuration/bpc_nope", R"({"name":"x"})", admin);
+  EXPECT_EQ(missing.status, 404);
+  auto traversal = c.request("POST", "/api/payment/portal/configuration/bpc_..%2F..%2Fcustomers", R"({"name":"x"})", admin);
+  EXPECT_EQ(traversal.status, 400);
+  auto app = c.request("GET", "/api/payment/portal/configuration", "", {{"Authorization", kApp}});
+  EXPECT_EQ(app.status, 403);
+}
+
+TEST_F(PortalApiTest, InvalidConfigurationsAreRejectedFieldByField) {
+  start();
+  test::HttpClient c(port_);
+  auto res = c.request("POST", "/api/payment/portal/configuration",
+                       R"({"features":{"customer_update":{"allowed_updates":["shoe_size"]}},
+                           "business_profile":{"terms_of_service_url":"http://x.example"},"branding":{"primary_color":"red"}})",
+                       {{"Authorization", "Bearer admin_key_portal_test"}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(res.status, 400);
+  auto body = json::parse(res.body);
+  EXPECT_EQ(body.at("error_code").as_string(), "CONFIGURATION_INVALID");
+  std::string message(body.at("error").as_string());
+  EXPECT_NE(message.find("features.customer_update.allowed_updates"), std::string::npos) << message;
+  EXPECT_NE(message.find("business_profile.terms_of_service_url: must be an https URL"), std::string::npos);
+  EXPECT_NE(message.find("branding.primary_color: must be a colour as #rrggbb"), std::string::npos);
+  for (const auto& q : fake_.requests()) EXPECT_NE(q.method, "POST");  // Stripe never asked
 }
 
 TEST_F(PortalApiTest, WithoutAStripeKeyThePortalRoutesSaySo) {

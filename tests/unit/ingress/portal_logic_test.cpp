@@ -191,3 +191,62 @@ TEST(PortalAnalytics, WorkflowFeatures) {
 
 }  // namespace
 }  // namespace stripe_sync::ingress
+
+#include <boost/json/parse.hpp>
+
+#include "ingress/portal_configuration.hpp"
+
+namespace stripe_sync::ingress {
+namespace {
+
+ConfigurationRequest validate(std::string_view text, bool creating = true) {
+  return validate_configuration(boost::json::parse(text).as_object(), creating);
+}
+
+TEST(PortalConfiguration, TheSeedsExampleIsValidAndSplitsBrandingFromStripe) {
+  auto r = validate(R"({"name":"MINGUS Enhanced Portal",
+    "business_profile":{"headline":"MINGUS","privacy_policy_url":"https://mingus.com/privacy",
+                        "terms_of_service_url":"https://mingus.com/terms","support_url":"https://mingus.com/support"},
+    "features":{"customer_update":{"enabled":true,"allowed_updates":["address","shipping","tax_id"]},
+                "subscription_cancel":{"enabled":true,"cancellation_reason":{"enabled":true,"options":["too_expensive","missing_features","other"]}}},
+    "branding":{"company_name":"MINGUS","logo_url":"https://mingus.com/logo.png","primary_color":"#2563eb","secondary_color":"#1e40af"}})");
+  EXPECT_TRUE(r.errors.empty()) << r.errors.front();
+  EXPECT_FALSE(r.stripe_params.at("business_profile").as_object().contains("support_url"));
+  EXPECT_EQ(r.branding.at("support_url").as_string(), "https://mingus.com/support");
+  EXPECT_EQ(r.branding.at("primary_color").as_string(), "#2563eb");
+  EXPECT_FALSE(r.stripe_params.contains("branding"));
+}
+
+TEST(PortalConfiguration, RejectsFieldByField) {
+  auto r = validate(R"({"business_profile":{"privacy_policy_url":"http://insecure.example"},
+    "features":{"customer_update":{"allowed_updates":["email","shoe_size"]},"teleport":{"enabled":true},
+                "subscription_cancel":{"mode":"eventually","cancellation_reason":{"options":["bored"]}}},
+    "branding":{"primary_color":"blue","logo_url":"ftp://x"},"colour":"red"})");
+  std::vector<std::string> want{
+      "business_profile.privacy_policy_url: must be an https URL",
+      "features.customer_update.allowed_updates: may only contain address, email, name, phone, shipping, tax_id",
+      "features.teleport: is not a known field",
+      "features.subscription_cancel.mode: must be one of at_period_end, immediately",
+      "features.subscription_cancel.cancellation_reason.options: may only contain customer_service, low_quality, "
+      "missing_features, other, switched_service, too_complex, too_expensive, unused",
+      "branding.primary_color: must be a colour as #rrggbb",
+      "branding.logo_url: must be an https URL",
+      "colour: is not a known field",
+  };
+  EXPECT_EQ(r.errors, want);
+}
+
+TEST(PortalConfiguration, FeaturesAreRequiredOnlyToCreate) {
+  EXPECT_EQ(validate(R"({"name":"x"})").errors, (std::vector<std::string>{"features: is required to create a configuration"}));
+  EXPECT_TRUE(validate(R"({"name":"x"})", false).errors.empty());
+}
+
+TEST(PortalConfiguration, Colours) {
+  EXPECT_TRUE(is_hex_colour("#A1b2C3"));
+  EXPECT_FALSE(is_hex_colour("#abc"));
+  EXPECT_FALSE(is_hex_colour("a1b2c3f"));
+  EXPECT_FALSE(is_hex_colour("#gggggg"));
+}
+
+}  // namespace
+}  // namespace stripe_sync::ingress

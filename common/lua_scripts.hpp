@@ -3,4 +3,5 @@
 // so the binary and the files never disagree.
 namespace stripe_sync::lua {
 extern const char* const kApplyChange;
+extern const char* const kStripeRate;
 }

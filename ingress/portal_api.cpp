@@ -431,11 +431,17 @@ Answer PortalApi::update_customer(std::string_view authorization, const std::str
 PortalApi::PortalApi(const IngressConfig& config, StripeApi& stripe, std::vector<ApiKey> keys,
                      std::function<std::int64_t()> now_ms)
     : config_(config),
-      stripe_(stripe),
       keys_(std::move(keys)),
       limiter_(config.portal.rate_per_s, config.portal.burst),
       redis_(parse_redis_url(config.redis_url), std::chrono::seconds(2)),
-      now_ms_(std::move(now_ms)) {
+      now_ms_(std::move(now_ms)),
+      stripe_budget_(redis_, [&] {
+        StripeRateConfig r = stripe_rate_for_key(config.portal.stripe_api_key);
+        r.key = config.portal.redis_prefix + "ratelimit:{stripe-api}";
+        return r;
+      }()),
+      stripe_(stripe, stripe_budget_, StripePriority::normal),
+      stripe_waiting_(stripe, stripe_budget_, StripePriority::customer_waiting) {
   store_.prefix = config.portal.redis_prefix;
 }
 
@@ -585,10 +591,10 @@ Answer PortalApi::handle_return(std::string_view authorization, const std::strin
   if (now_ms_() > std::stoll(v["expires_ms"])) return error(ErrorCode::invalid_session, "the portal session has expired");
 
   // Fetch everything first: nothing is written unless the whole picture arrived.
-  StripeResult cust = stripe_.get("/v1/customers/" + customer);
+  StripeResult cust = stripe_waiting_.get("/v1/customers/" + customer);
   json::array subs, pms;
-  StripeResult subs_r = cust.ok() ? list_all(stripe_, "/v1/subscriptions", {{"customer", customer}, {"status", "all"}}, subs) : cust;
-  StripeResult pms_r = subs_r.ok() ? list_all(stripe_, "/v1/customers/" + customer + "/payment_methods", {}, pms) : subs_r;
+  StripeResult subs_r = cust.ok() ? list_all(stripe_waiting_, "/v1/subscriptions", {{"customer", customer}, {"status", "all"}}, subs) : cust;
+  StripeResult pms_r = subs_r.ok() ? list_all(stripe_waiting_, "/v1/customers/" + customer + "/payment_methods", {}, pms) : subs_r;
   if (!cust.ok() || !subs_r.ok() || !pms_r.ok()) {
     log::warn("portal return: Stripe fetch failed", {{"customer", customer}, {"session", session_id}});
     return error(ErrorCode::sync_failed, "could not fetch the customer's billing state from Stripe; nothing was changed");

@@ -15,6 +15,7 @@
 #include "common/event_store.hpp"
 #include "common/redis_pool.hpp"
 #include "common/stripe_client.hpp"
+#include "common/stripe_rate_limit.hpp"
 #include "ingress/api_access.hpp"
 #include "ingress/ingress_config.hpp"
 
@@ -58,12 +59,14 @@ class PortalApi {
   Answer error(ErrorCode code, std::string_view message) const;
 
   const IngressConfig& config_;
-  StripeApi& stripe_;
   ApiKeys keys_;
   RateLimiter limiter_;
   RedisPool redis_;
   StoreConfig store_;
   std::function<std::int64_t()> now_ms_;
+  StripeRateLimit stripe_budget_;     // one bucket in Redis for the whole deployment
+  RateLimitedStripe stripe_;          // sessions, configurations, updates
+  RateLimitedStripe stripe_waiting_;  // returns: a customer is waiting, so they go first
 };
 
 }  // namespace stripe_sync::ingress

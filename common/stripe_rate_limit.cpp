@@ -1,0 +1,77 @@
+#include "common/stripe_rate_limit.hpp"
+
+#include <openssl/sha.h>
+
+#include <thread>
+
+#include "common/log.hpp"
+#include "common/lua_scripts.hpp"
+
+namespace stripe_sync {
+
+StripeRateConfig stripe_rate_for_key(const std::string& api_key) {
+  StripeRateConfig c;
+  if (api_key.rfind("sk_live_", 0) == 0 || api_key.rfind("rk_live_", 0) == 0) {
+    c.rate_per_s = 80;
+    c.burst = 80;
+    c.reserve = 16;
+  }
+  return c;
+}
+
+StripeRateLimit::StripeRateLimit(RedisPool& redis, StripeRateConfig config) : redis_(redis), config_(std::move(config)) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  std::string_view script(lua::kStripeRate);
+  SHA1(reinterpret_cast<const unsigned char*>(script.data()), script.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char b : digest) {
+    sha_.push_back(kHex[b >> 4]);
+    sha_.push_back(kHex[b & 15]);
+  }
+}
+
+bool StripeRateLimit::acquire(StripePriority priority) {
+  const auto until = std::chrono::steady_clock::now() + config_.max_wait;
+  const std::string rate = std::to_string(config_.rate_per_s), burst = std::to_string(config_.burst),
+                    reserve = std::to_string(config_.reserve), prio = std::to_string(static_cast<int>(priority));
+  for (;;) {
+    std::optional<RedisValue> r;
+    {
+      auto redis = redis_.acquire();
+      r = redis->command({"EVALSHA", sha_, "1", config_.key, rate, burst, reserve, prio});
+      if (r && r->is_noscript()) {
+        redis->command({"SCRIPT", "LOAD", lua::kStripeRate});
+        r = redis->command({"EVALSHA", sha_, "1", config_.key, rate, burst, reserve, prio});
+      }
+    }
+    if (!r || r->type != RedisValue::Type::integer) {
+      log::warn("Stripe rate limit unavailable; calling without it");
+      return true;
+    }
+    if (r->integer == 0) return true;
+    auto wait = std::chrono::milliseconds(r->integer);
+    if (std::chrono::steady_clock::now() + wait > until) return false;
+    std::this_thread::sleep_for(wait);
+  }
+}
+
+namespace {
+StripeResult limited() {
+  StripeResult r;
+  r.error = StripeError::rate_limited;
+  r.message = "this deployment's Stripe request budget is spent; retry later";
+  return r;
+}
+}  // namespace
+
+StripeResult RateLimitedStripe::get(std::string_view path, const boost::json::object& query) {
+  if (!limit_.acquire(priority_)) return limited();
+  return inner_.get(path, query);
+}
+
+StripeResult RateLimitedStripe::post(std::string_view path, const boost::json::object& params, std::string idempotency_key) {
+  if (!limit_.acquire(priority_)) return limited();
+  return inner_.post(path, params, std::move(idempotency_key));
+}
+
+}  // namespace stripe_sync

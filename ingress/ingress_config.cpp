@@ -1,5 +1,7 @@
 #include "ingress/ingress_config.hpp"
 
+#include "common/process_main.hpp"
+
 namespace stripe_sync::ingress {
 
 namespace {
@@ -76,12 +78,7 @@ IngressConfig ingress_config_from(const Settings& s) {
   if (c.portal.enabled() && c.redis_url.empty()) {
     throw ConfigError("the portal API needs REDIS_URL as well as STRIPE_API_KEY");
   }
-  try {
-    c.log_level = log::parse_level(s.get("LOG_LEVEL"));
-    c.log_format = log::parse_format(s.get("LOG_FORMAT"));
-  } catch (const std::invalid_argument& e) {
-    throw ConfigError(std::string("LOG_LEVEL/LOG_FORMAT ") + e.what());
-  }
+  read_log_settings(s, c.log_level, c.log_format);
   return c;
 }
 

@@ -8,6 +8,7 @@
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "common/mock_cluster.hpp"
+#include "common/process_main.hpp"
 #include "worker/cli_commands.hpp"
 
 namespace stripe_sync::cli {
@@ -34,11 +35,7 @@ constexpr const char* kBrokerUsage =
 }  // namespace
 
 int run_broker(const std::vector<std::string>& args) {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // before librdkafka starts its threads
+  sigset_t stop_signals = block_stop_signals();  // before librdkafka starts its threads
 
   auto s = Settings::load(kBrokerSettings, args, ::getenv);
   if (s.help_requested()) {

@@ -1,5 +1,7 @@
 #include "worker/worker_config.hpp"
 
+#include "common/process_main.hpp"
+
 namespace stripe_sync::worker {
 
 namespace {
@@ -35,12 +37,7 @@ WorkerConfig worker_config_from(const Settings& s) {
   c.threads = static_cast<int>(s.get_int("WORKER_THREADS", 1, 256));
   c.batch_size = static_cast<std::size_t>(s.get_int("WORKER_BATCH", 1, 10000));
   c.redis_timeout = s.get_ms("REDIS_TIMEOUT_MS", 50, 60000);
-  try {
-    c.log_level = log::parse_level(s.get("LOG_LEVEL"));
-    c.log_format = log::parse_format(s.get("LOG_FORMAT"));
-  } catch (const std::invalid_argument& e) {
-    throw ConfigError(std::string("LOG_LEVEL/LOG_FORMAT ") + e.what());
-  }
+  read_log_settings(s, c.log_level, c.log_format);
   return c;
 }
 

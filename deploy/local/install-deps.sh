@@ -9,6 +9,7 @@ packages=(
   libsimdjson-dev librdkafka-dev libhiredis-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
+  python3 python3-jsonschema python3-yaml   # tests: responses validated against schemas/openapi.yaml
   ca-certificates curl openssl
 )
 

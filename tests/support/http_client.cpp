@@ -7,6 +7,13 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <algorithm>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <unistd.h>
 
 namespace stripe_sync::test {
 
@@ -29,6 +36,22 @@ HttpClient::~HttpClient() {
   beast::error_code ec;
   impl_->stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
 }
+
+namespace {
+// With STRIPE_SYNC_RESPONSE_LOG_DIR set (ctest sets it), every response is recorded, one JSON
+// object a line, for tests/openapi/validate_responses.py to check against schemas/openapi.yaml.
+void record(const std::string& method, const std::string& target, const HttpResult& r) {
+  static const char* dir = std::getenv("STRIPE_SYNC_RESPONSE_LOG_DIR");
+  if (dir == nullptr || *dir == '\0') return;
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  std::filesystem::create_directories(dir);
+  std::ofstream out(std::string(dir) + "/responses-" + std::to_string(::getpid()) + ".jsonl", std::ios::app);
+  boost::json::object line{{"method", method}, {"path", target.substr(0, target.find('?'))},
+                           {"status", r.status}, {"body", r.body}};
+  out << boost::json::serialize(line) << "\n";
+}
+}  // namespace
 
 HttpResult HttpClient::request(const std::string& method, const std::string& target,
                                const std::string& body,
@@ -53,6 +76,7 @@ HttpResult HttpClient::request(const std::string& method, const std::string& tar
     std::transform(name.begin(), name.end(), name.begin(), ::tolower);
     out.headers[name] = std::string(f.value());
   }
+  record(method, target, out);
   return out;
 }
 

@@ -8,6 +8,9 @@
 #include <boost/json/serialize.hpp>
 #include <set>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include "tests/support/fake_stripe.hpp"
 #include "tests/support/redis_server.hpp"
 
@@ -199,6 +202,90 @@ TEST(StripeClient, RejectsAMalformedApiBase) {
 TEST(StripeClient, ParsesHttpDates) {
   EXPECT_EQ(parse_http_date("Tue, 24 Nov 2026 06:00:00 GMT"), 1795500000);
   EXPECT_EQ(parse_http_date("yesterday"), 0);
+}
+
+}  // namespace
+}  // namespace stripe_sync
+
+// TLS: a real TLS peer (openssl s_server) with a certificate made for this test.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+
+namespace stripe_sync {
+namespace {
+
+class StripeClientTls : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("stripe-sync-tls-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    cert_ = (dir_ / "cert.pem").string();
+    key_ = (dir_ / "key.pem").string();
+    test::ChildProcess gen({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key_,
+                            "-out", cert_, "-days", "1", "-subj", "/CN=localhost", "-addext",
+                            "subjectAltName=DNS:localhost"},
+                           {}, (dir_ / "req.log").string());
+    ASSERT_EQ(gen.wait(30s), 0);
+    port_ = test::free_port();
+    server_ = std::make_unique<test::ChildProcess>(
+        std::vector<std::string>{"/usr/bin/openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port_),
+                                 "-cert", cert_, "-key", key_, "-www"},
+        std::vector<std::string>{}, (dir_ / "server.log").string());
+    ASSERT_TRUE(test::eventually([&] {
+      try {
+        boost::asio::io_context ioc;
+        boost::asio::ip::tcp::socket s(ioc);
+        s.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+        return true;
+      } catch (const std::exception&) {
+        return false;
+      }
+    }));
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  StripeResult call(const std::string& host, const std::string& ca_file) {
+    StripeClientConfig c;
+    c.api_base = "https://" + host + ":" + std::to_string(port_);
+    c.api_key = kKey;
+    c.ca_file = ca_file;
+    c.max_retries = 0;
+    c.timeout = 5s;
+    StripeClient client(c);
+    return client.get("/v1/customers/cus_1");
+  }
+
+  std::filesystem::path dir_;
+  std::string cert_, key_;
+  std::uint16_t port_ = 0;
+  std::unique_ptr<test::ChildProcess> server_;
+};
+
+TEST_F(StripeClientTls, TalksToAPeerItTrustsUnderTheRightName) {
+  auto r = call("localhost", cert_);
+  EXPECT_TRUE(r.ok()) << r.message;  // s_server -www answers 200 with a status page
+  EXPECT_EQ(r.status, 200);
+}
+
+TEST_F(StripeClientTls, RefusesAPeerItDoesNotTrust) {
+  auto r = call("localhost", "");  // only the system's CAs: a self-made certificate is refused
+  EXPECT_EQ(r.error, StripeError::unreachable);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.message.find("certificate verify failed"), std::string::npos) << r.message;
+}
+
+TEST_F(StripeClientTls, RefusesAPeerWhoseNameDoesNotMatch) {
+  auto r = call("127.0.0.1", cert_);  // trusted certificate, but issued to localhost
+  EXPECT_EQ(r.error, StripeError::unreachable);
+  EXPECT_EQ(r.status, 0);
 }
 
 }  // namespace

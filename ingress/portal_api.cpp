@@ -483,6 +483,18 @@ Answer PortalApi::create_session(std::string_view authorization, const std::stri
     return error(ErrorCode::bad_request, "workflow_type must be one of payment_update, billing_review, "
                                          "subscription_management, cancellation_process, profile_update");
   }
+  // Stripe cannot brand one session (the look is the account's and the configuration's), so
+  // custom_branding is checked like a configuration's branding and recorded with the visit.
+  std::string branding_json;
+  if (auto* b = o.if_contains("custom_branding")) {
+    ConfigurationRequest cr = validate_configuration(json::object{{"branding", *b}}, false);
+    if (!cr.errors.empty()) {
+      std::string message = "custom_branding invalid: ";
+      for (std::size_t i = 0; i < cr.errors.size(); ++i) message += (i ? "; " : "") + cr.errors[i];
+      return error(ErrorCode::bad_request, message);
+    }
+    branding_json = json::serialize(cr.branding);
+  }
   std::string page = text("return_url");
   if (!page.empty()) {
     const auto& allowed = config_.portal.return_origins;
@@ -549,7 +561,8 @@ Answer PortalApi::create_session(std::string_view authorization, const std::stri
   std::string before_json = json::serialize(state_json(*before));
   auto saved = redis->pipeline({{"HSET", visit, "customer", customer, "workflow", workflow->type, "action",
                                  workflow->action, "stripe_session", stripe_id, "created_ms", std::to_string(now),
-                                 "expires_ms", std::to_string(expires), "before", before_json},
+                                 "expires_ms", std::to_string(expires), "before", before_json,
+                                 "branding", branding_json},
                                 {"ZADD", store_.prefix + "portal:{portal}:visits", std::to_string(now), session_id}});
   if (!saved) return error(ErrorCode::upstream_unavailable, "the billing store is not reachable; retry later");
   log::info("portal session created", {{"customer", customer}, {"workflow", workflow->type}, {"session", session_id}});

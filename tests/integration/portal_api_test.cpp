@@ -236,6 +236,22 @@ TEST_F(PortalApiTest, EachWorkflowCreatesASessionWithItsFlowAndASignedReturnLink
   }
 }
 
+TEST_F(PortalApiTest, CustomBrandingIsCheckedAndRecordedWithTheVisit) {
+  seed_redis();
+  start();
+  auto bad = post_session({{"customer_id", kCustomer}, {"workflow_type", "billing_review"},
+                           {"custom_branding", json::object{{"primary_color", "blue"}}}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("branding.primary_color"), std::string::npos) << bad.body;
+  auto ok = post_session({{"customer_id", kCustomer}, {"workflow_type", "billing_review"},
+                          {"custom_branding", json::object{{"company_name", "MINGUS"}, {"primary_color", "#2563eb"}}}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  std::string q = return_query(ok);
+  std::string session_id = q.substr(std::string("session_id=").size(), q.find('&') - std::string("session_id=").size());
+  auto branding = json::parse(hget("stripe:portal:{portal}:visit:" + session_id, "branding"));
+  EXPECT_EQ(branding.at("primary_color").as_string(), "#2563eb");
+}
+
 TEST_F(PortalApiTest, AReturnUrlOnAnOriginOutsideTheListIsRefused) {
   seed_redis();
   start();

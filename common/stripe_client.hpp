@@ -16,7 +16,8 @@
 
 namespace stripe_sync {
 
-// The API version of ../shared/stripe (stripe-node 23.1.0), pinned on every request.
+// The API version of the Stripe reference data the project is built against (stripe-node
+// 23.1.0), pinned on every request.
 inline constexpr std::string_view kStripeApiVersion = "2026-10-28.endive";
 
 enum class StripeError {

@@ -155,9 +155,11 @@ FakeStripe::~FakeStripe() { stop(); }
 
 void FakeStripe::stop() {
   if (stopping_.exchange(true)) return;
+  // Shut the listener down, wait for the accept loop, and only then close it: a closed fd
+  // number can be reused at once by another socket of this process.
   ::shutdown(listen_fd_, SHUT_RDWR);
-  ::close(listen_fd_);
   acceptor_.join();
+  ::close(listen_fd_);
   std::vector<std::thread> workers;
   {
     std::lock_guard lock(mutex_);
@@ -187,7 +189,7 @@ void FakeStripe::serve(int fd, int connection) {
       auto space = buffer.prepare(64 * 1024);
       auto n = read_some(static_cast<char*>(space.data()), space.size());
       if (n <= 0) {
-        ::close(fd);
+        close_connection(fd);
         return;
       }
       buffer.commit(static_cast<std::size_t>(n));
@@ -238,6 +240,13 @@ void FakeStripe::serve(int fd, int connection) {
     ::send(fd, wire.data(), wire.size(), MSG_NOSIGNAL);
     if (!req.keep_alive()) break;
   }
+  close_connection(fd);
+}
+
+void FakeStripe::close_connection(int fd) {
+  // Forget the fd before closing it, so stop() never shuts down a number someone else now owns.
+  std::lock_guard lock(mutex_);
+  open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), fd), open_fds_.end());
   ::close(fd);
 }
 

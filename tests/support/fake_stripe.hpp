@@ -50,6 +50,7 @@ class FakeStripe {
 
  private:
   void serve(int fd, int connection);
+  void close_connection(int fd);
   std::vector<std::string> check(const FakeRequest& r) const;
 
   Handler handler_;

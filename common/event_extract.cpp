@@ -235,6 +235,12 @@ ExtractResult fill_record(dom::element object, const dom::element* prev, const K
 
 }  // namespace
 
+std::vector<std::string_view> handled_types() {
+  std::vector<std::string_view> out;
+  for (const auto& t : kTypes) out.push_back(t.type);
+  return out;
+}
+
 bool is_handled_type(std::string_view type) { return type_spec(type) != nullptr; }
 
 ExtractResult extract_change(std::string_view json, ChangeRecord& out) {

@@ -2,6 +2,7 @@
 // From a Stripe event's raw JSON to the change record the worker applies. Pure: no I/O.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/change_record.hpp"
 
@@ -21,6 +22,8 @@ struct ExtractResult {
 
 // The event types the worker keeps; every other type is `ignored`.
 bool is_handled_type(std::string_view type);
+// All of them, in a fixed order (metric labels).
+std::vector<std::string_view> handled_types();
 
 ExtractResult extract_change(std::string_view event_json, ChangeRecord& out);
 

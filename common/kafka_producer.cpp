@@ -180,6 +180,35 @@ bool KafkaProducer::broker_reachable(std::chrono::milliseconds timeout) {
   return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
+std::optional<std::int64_t> KafkaProducer::messages_in(const std::string& topic,
+                                                      std::chrono::milliseconds timeout) {
+  kafka::TopicPtr t(rd_kafka_topic_new(impl_->handle.get(), topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* md = nullptr;
+  if (!t || rd_kafka_metadata(impl_->handle.get(), 0, t.get(), &md, static_cast<int>(timeout.count())) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  std::optional<std::int64_t> total = 0;
+  for (int i = 0; i < md->topic_cnt && total; ++i) {
+    if (md->topics[i].err) {
+      total = md->topics[i].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ? std::optional<std::int64_t>(0) : std::nullopt;
+      break;
+    }
+    for (int p = 0; p < md->topics[i].partition_cnt; ++p) {
+      std::int64_t low = 0, high = 0;
+      if (rd_kafka_query_watermark_offsets(impl_->handle.get(), topic.c_str(), md->topics[i].partitions[p].id,
+                                           &low, &high, static_cast<int>(timeout.count())) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
+        total = std::nullopt;
+        break;
+      }
+      *total += high - low;
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  return total;
+}
+
 std::size_t KafkaProducer::in_flight() const {
   return static_cast<std::size_t>(rd_kafka_outq_len(impl_->handle.get()));
 }

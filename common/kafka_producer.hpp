@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +40,10 @@ class KafkaProducer final : public EventPublisher {
 
   // Asks a broker for metadata (a blocking round trip: never call it on an I/O thread).
   bool broker_reachable(std::chrono::milliseconds timeout);
+
+  // Messages currently held by `topic` (high minus low watermark, summed over its partitions);
+  // nullopt when the broker does not answer within `timeout` (blocking, like broker_reachable).
+  std::optional<std::int64_t> messages_in(const std::string& topic, std::chrono::milliseconds timeout);
 
   std::size_t in_flight() const;
 

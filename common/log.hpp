@@ -53,6 +53,9 @@ inline void error(std::string_view m, std::initializer_list<Field> f = {}) {
   if (enabled(Level::error)) write(Level::error, m, f);
 }
 
+// The wall clock in unix milliseconds.
+std::int64_t unix_ms_now();
+
 // RFC 3339 UTC with milliseconds, e.g. 2026-11-24T17:43:34.123Z.
 std::string rfc3339_utc_ms(std::int64_t unix_ms);
 

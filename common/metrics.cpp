@@ -59,8 +59,19 @@ std::vector<double> latency_buckets() {
           0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
 }
 
+Registry::Series* Registry::find(std::string_view name, std::string_view labels) {
+  std::string key(name);
+  key += '\n';
+  key += labels;
+  auto it = index_.find(key);
+  if (it != index_.end()) return &series_[it->second];
+  index_.emplace(std::move(key), series_.size());
+  return nullptr;
+}
+
 Counter& Registry::counter(std::string_view name, std::string_view help, std::string_view labels) {
   std::lock_guard lock(mutex_);
+  if (Series* s = find(name, labels)) return *s->counter;
   Counter& c = counters_.emplace_back();
   series_.push_back({std::string(name), std::string(help), std::string(labels), Kind::counter, &c});
   return c;
@@ -68,6 +79,7 @@ Counter& Registry::counter(std::string_view name, std::string_view help, std::st
 
 Gauge& Registry::gauge(std::string_view name, std::string_view help, std::string_view labels) {
   std::lock_guard lock(mutex_);
+  if (Series* s = find(name, labels)) return *s->gauge;
   Gauge& g = gauges_.emplace_back();
   series_.push_back({std::string(name), std::string(help), std::string(labels), Kind::gauge,
                      nullptr, &g});
@@ -77,10 +89,48 @@ Gauge& Registry::gauge(std::string_view name, std::string_view help, std::string
 Histogram& Registry::histogram(std::string_view name, std::string_view help,
                                std::string_view labels, std::vector<double> bounds) {
   std::lock_guard lock(mutex_);
+  if (Series* s = find(name, labels)) return *s->histogram;
   Histogram& h = histograms_.emplace_back(std::move(bounds));
   series_.push_back({std::string(name), std::string(help), std::string(labels), Kind::histogram,
                      nullptr, nullptr, &h});
   return h;
+}
+
+void Registry::add_collector(std::function<void(std::string&)> collect) {
+  std::lock_guard lock(mutex_);
+  collectors_.push_back(std::move(collect));
+}
+
+void render_gauge_family(std::string& out, std::string_view name, std::string_view help,
+                         const std::vector<std::pair<std::string, double>>& samples) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " gauge\n";
+  for (const auto& [labels, value] : samples) {
+    out += name;
+    out += with_label(labels, "");
+    out += ' ';
+    out += format_double(value);
+    out += '\n';
+  }
+}
+
+std::string escape_label(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
 }
 
 std::string Registry::render() const {
@@ -115,6 +165,7 @@ std::string Registry::render() const {
       }
     }
   }
+  for (const auto& collect : collectors_) collect(out);
   return out;
 }
 

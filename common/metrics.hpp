@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -52,12 +54,18 @@ std::vector<double> latency_buckets();
 
 class Registry {
  public:
-  // Each call registers one time series; `labels` is the rendered label set, e.g.
-  // R"(outcome="accepted")", or empty. References stay valid for the registry's life.
+  // Each call returns the time series of `name` and `labels` (the rendered label set, e.g.
+  // R"(outcome="accepted")", or empty), registering it the first time. Hot paths keep the
+  // reference; references stay valid for the registry's life.
   Counter& counter(std::string_view name, std::string_view help, std::string_view labels = {});
   Gauge& gauge(std::string_view name, std::string_view help, std::string_view labels = {});
   Histogram& histogram(std::string_view name, std::string_view help, std::string_view labels = {},
                        std::vector<double> bounds = latency_buckets());
+
+  // A family whose series are only known when scraped (e.g. consumer lag per assigned
+  // partition): `collect` appends complete exposition lines (HELP, TYPE and samples) to `out`.
+  // It runs on the scraping thread, after the registered series.
+  void add_collector(std::function<void(std::string& out)> collect);
 
   // Prometheus text exposition format 0.0.4.
   std::string render() const;
@@ -71,11 +79,22 @@ class Registry {
     Gauge* gauge = nullptr;
     Histogram* histogram = nullptr;
   };
+  Series* find(std::string_view name, std::string_view labels);
+
   mutable std::mutex mutex_;  // guards registration and rendering, never the hot path
   std::vector<Series> series_;
+  std::map<std::string, std::size_t, std::less<>> index_;  // name + '\n' + labels -> series_
+  std::vector<std::function<void(std::string&)>> collectors_;
   std::deque<Counter> counters_;
   std::deque<Gauge> gauges_;
   std::deque<Histogram> histograms_;
 };
+
+// Appends one gauge family rendered from `samples` (label set, value) to `out`.
+void render_gauge_family(std::string& out, std::string_view name, std::string_view help,
+                         const std::vector<std::pair<std::string, double>>& samples);
+
+// `value` escaped for a label value (backslash, quote, newline).
+std::string escape_label(std::string_view value);
 
 }  // namespace stripe_sync::metrics

@@ -1,5 +1,7 @@
 #include "common/stripe_client.hpp"
 
+#include "common/metrics.hpp"
+
 #include <openssl/rand.h>
 
 #include <boost/asio/connect.hpp>
@@ -254,7 +256,10 @@ struct StripeClient::Impl {
     const std::string body = method == http::verb::post ? query_or_body : std::string();
     StripeResult r;
     for (int n = 0;; ++n) {
+      const auto started = std::chrono::steady_clock::now();
       Attempt a = attempt(method, target_path, body, idempotency_key);
+      record(method, a.transport ? 0 : static_cast<int>(a.response.result_int()),
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       r.attempts = n + 1;
       std::string retry_after;
       bool retry = false;
@@ -294,6 +299,17 @@ struct StripeClient::Impl {
                                               {"attempt", n + 1}, {"wait_ms", static_cast<std::int64_t>(wait.count())}});
       std::this_thread::sleep_for(wait);
     }
+  }
+
+  void record(http::verb method, int status, double seconds) {
+    if (!config.metrics) return;
+    std::string m(http::to_string(method));
+    config.metrics->counter("stripe_api_requests_total", "Requests (each attempt) to Stripe's API by method and HTTP status",
+                            "method=\"" + m + "\",code=\"" + (status ? std::to_string(status) : "none") + "\"")
+        .inc();
+    config.metrics->histogram("stripe_api_request_seconds", "Duration of one attempt of a request to Stripe's API, seconds",
+                              "method=\"" + m + "\"")
+        .observe(seconds);
   }
 
   static void read_error_body(StripeResult& r) {

@@ -16,6 +16,10 @@
 
 namespace stripe_sync {
 
+namespace metrics {
+class Registry;
+}
+
 // The API version of the Stripe reference data the project is built against (stripe-node
 // 23.1.0), pinned on every request.
 inline constexpr std::string_view kStripeApiVersion = "2026-10-28.endive";
@@ -64,6 +68,9 @@ struct StripeClientConfig {
   std::chrono::milliseconds backoff_base{250};
   std::chrono::milliseconds backoff_max{5000};
   std::size_t max_idle_connections = 4;
+  // When set, every attempt is counted in stripe_api_requests_total{method,code} (code "none"
+  // when no answer came) and timed in stripe_api_request_seconds{method}.
+  metrics::Registry* metrics = nullptr;
 };
 
 class StripeClient final : public StripeApi {

@@ -47,6 +47,7 @@ struct IngressApp::Impl {
       StripeClientConfig sc;
       sc.api_base = config.portal.stripe_api_base;
       sc.api_key = config.portal.stripe_api_key;
+      sc.metrics = &registry;
       stripe = std::make_unique<StripeClient>(sc);
       portal = std::make_unique<PortalApi>(config, *stripe, load_api_keys(config.portal.api_keys_file),
                                            Clock::system().unix_ms);
@@ -61,16 +62,19 @@ struct IngressApp::Impl {
     while (!probe_stop) {
       lock.unlock();
       // Blocking round trips, on this thread only: never on an I/O thread.
-      bool broker = producer.broker_reachable(std::chrono::milliseconds(1000));
-      bool redis = config.redis_url.empty() || redis_reachable(config.redis_url, std::chrono::milliseconds(1000));
+      // Checked every 250 ms with 500 ms timeouts: a lost broker or Redis shows within ~1 s.
+      bool broker = producer.broker_reachable(std::chrono::milliseconds(500));
+      bool redis = config.redis_url.empty() || redis_reachable(config.redis_url, std::chrono::milliseconds(500));
       bool was = handler.ready();
-      handler.set_ready(broker && redis);
+      handler.set_readiness(!broker  ? IngressHandler::Readiness::broker_down
+                            : !redis ? IngressHandler::Readiness::redis_down
+                                     : IngressHandler::Readiness::ready);
       if (was != (broker && redis)) {
         log::info(broker && redis ? "ready" : "not ready",
                   {{"broker", broker ? "up" : "down"}, {"redis", redis ? "up" : "down"}});
       }
       lock.lock();
-      probe_cv.wait_for(lock, std::chrono::seconds(1), [&] { return probe_stop; });
+      probe_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return probe_stop; });
     }
   }
 

@@ -34,21 +34,24 @@ Clock Clock::system() {
 IngressMetrics::IngressMetrics(metrics::Registry& r)
     : ack_seconds(r.histogram("stripe_ingress_webhook_ack_seconds",
                               "Time from a webhook fully received to its 200, seconds")),
+      produce_seconds(r.histogram("stripe_ingress_produce_seconds",
+                                  "Time from handing a verified event to the producer to the broker's acknowledgement (acks=all), seconds")),
       open_connections(r.gauge("stripe_ingress_open_connections", "Open HTTP connections")),
       in_flight(r.gauge("stripe_ingress_webhooks_in_flight",
                         "Verified webhooks handed to the producer and not yet reported on")),
       rejected_connections(r.counter("stripe_ingress_connections_rejected_total",
                                      "Connections closed at accept: INGRESS_MAX_CONNECTIONS reached")),
       registry(r),
-#define WEBHOOK_COUNTER(label)                                                              \
-  r.counter("stripe_ingress_webhooks_total", "Webhook requests by outcome", "outcome=\"" label "\"")
-      accepted_(WEBHOOK_COUNTER("accepted")),
-      invalid_signature_(WEBHOOK_COUNTER("invalid_signature")),
-      invalid_event_(WEBHOOK_COUNTER("invalid_event")),
-      bad_request_(WEBHOOK_COUNTER("bad_request")),
-      forbidden_(WEBHOOK_COUNTER("forbidden")),
-      too_large_(WEBHOOK_COUNTER("payload_too_large")),
-      upstream_unavailable_(WEBHOOK_COUNTER("upstream_unavailable")),
+#define WEBHOOK_COUNTER(label, status)                                                         \
+  r.counter("stripe_ingress_webhooks_total", "Webhook requests by outcome and the HTTP status answered", \
+            "outcome=\"" label "\",status=\"" status "\"")
+      accepted_(WEBHOOK_COUNTER("accepted", "200")),
+      invalid_signature_(WEBHOOK_COUNTER("invalid_signature", "400")),
+      invalid_event_(WEBHOOK_COUNTER("invalid_event", "400")),
+      bad_request_(WEBHOOK_COUNTER("bad_request", "400")),
+      forbidden_(WEBHOOK_COUNTER("forbidden", "403")),
+      too_large_(WEBHOOK_COUNTER("payload_too_large", "413")),
+      upstream_unavailable_(WEBHOOK_COUNTER("upstream_unavailable", "503")),
 #undef WEBHOOK_COUNTER
       status_2xx_(r.counter("stripe_ingress_http_responses_total", "HTTP responses by status class", "code=\"2xx\"")),
       status_4xx_(r.counter("stripe_ingress_http_responses_total", "HTTP responses by status class", "code=\"4xx\"")),
@@ -62,6 +65,16 @@ void IngressMetrics::webhook(std::string_view outcome) {
   else if (outcome == "forbidden") forbidden_.inc();
   else if (outcome == "payload_too_large") too_large_.inc();
   else if (outcome == "upstream_unavailable") upstream_unavailable_.inc();
+}
+
+void IngressMetrics::portal(std::string_view route, unsigned status, double seconds) {
+  std::string r(route);
+  registry.counter("stripe_portal_requests_total", "Portal API requests by route and HTTP status",
+                   "route=\"" + r + "\",code=\"" + std::to_string(status) + "\"")
+      .inc();
+  registry.histogram("stripe_portal_request_seconds", "Portal API request duration by route, seconds",
+                     "route=\"" + r + "\"")
+      .observe(seconds);
 }
 
 void IngressMetrics::response(unsigned status) {
@@ -129,8 +142,11 @@ void IngressHandler::handle(std::shared_ptr<Request> req, const boost::asio::ip:
     }
     std::string client = client_address(peer, (*req)["X-Forwarded-For"], config_.trusted_proxy_cidrs).to_string();
     boost::asio::post(portal_pool_, [this, req, client, r = *route, executor, respond = std::move(respond)]() mutable {
+      const auto started = std::chrono::steady_clock::now();
       Answer a = portal_->handle(r, (*req)[http::field::authorization], client, req->target(), req->body(),
                                  (*req)["Idempotency-Key"]);
+      metrics_.portal(to_string(r), a.status,
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       boost::asio::post(executor, [this, req, a = std::move(a), respond = std::move(respond)]() mutable {
         Response res = json_response(a.status, std::move(a.body), *req);
         for (const auto& [k, v] : a.headers) res.set(k, v);
@@ -145,8 +161,14 @@ void IngressHandler::handle(std::shared_ptr<Request> req, const boost::asio::ip:
   }
   if (path == "/readyz") {
     if (!get) return method_not_allowed("GET");
-    if (ready()) return respond(json_response(200, R"({"status":"ready"})", *req));
-    return respond(error_for(*req, ErrorCode::upstream_unavailable, "the Kafka broker is not reachable"));
+    switch (readiness_.load(std::memory_order_relaxed)) {
+      case Readiness::ready: return respond(json_response(200, R"({"status":"ready"})", *req));
+      case Readiness::starting: return respond(error_for(*req, ErrorCode::upstream_unavailable, "starting"));
+      case Readiness::broker_down:
+        return respond(error_for(*req, ErrorCode::upstream_unavailable, "the Kafka broker is not reachable"));
+      case Readiness::redis_down:
+        return respond(error_for(*req, ErrorCode::upstream_unavailable, "Redis is not reachable"));
+    }
   }
   if (path == "/metrics") {
     if (!get) return method_not_allowed("GET");
@@ -207,8 +229,11 @@ void IngressHandler::handle_webhook(std::shared_ptr<Request> req,
   OutgoingMessage msg = event_message(config_.kafka_topic, *event, body, received_ms, "webhook", storage);
   msg.owner = req;  // the body stays alive until librdkafka is done with it
   metrics_.in_flight.add(1);
-  publisher_.publish(std::move(msg), executor, [this, pending, req, event, started](PublishResult r) {
+  const auto produced = std::chrono::steady_clock::now();
+  publisher_.publish(std::move(msg), executor, [this, pending, req, event, started, produced](PublishResult r) {
     metrics_.in_flight.add(-1);
+    metrics_.produce_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - produced).count());
     pending->timer.cancel();
     if (!pending->respond) {
       // Answered 503 already; Stripe will retry and the worker dedupes by event id.

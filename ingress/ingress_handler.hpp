@@ -28,7 +28,10 @@ class IngressMetrics {
   explicit IngressMetrics(metrics::Registry& registry);
   void webhook(std::string_view outcome);
   void response(unsigned status);
+  // One portal API request: counted by route and HTTP status, timed by route.
+  void portal(std::string_view route, unsigned status, double seconds);
   metrics::Histogram& ack_seconds;
+  metrics::Histogram& produce_seconds;
   metrics::Gauge& open_connections;
   metrics::Gauge& in_flight;
   metrics::Counter& rejected_connections;
@@ -69,8 +72,10 @@ class IngressHandler {
   Response error_response(ErrorCode code, std::string_view message, unsigned version,
                           bool keep_alive) const;
 
-  void set_ready(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
-  bool ready() const { return ready_.load(std::memory_order_relaxed); }
+  // What /readyz says: the probe thread sets it from its broker and Redis checks.
+  enum class Readiness { starting, ready, broker_down, redis_down };
+  void set_readiness(Readiness r) { readiness_.store(r, std::memory_order_relaxed); }
+  bool ready() const { return readiness_.load(std::memory_order_relaxed) == Readiness::ready; }
 
  private:
   void handle_webhook(std::shared_ptr<Request> request, const boost::asio::ip::address& peer,
@@ -83,7 +88,7 @@ class IngressHandler {
   EventPublisher& publisher_;
   IngressMetrics& metrics_;
   Clock clock_;
-  std::atomic<bool> ready_{false};
+  std::atomic<Readiness> readiness_{Readiness::starting};
   PortalApi* portal_ = nullptr;
   boost::asio::any_io_executor portal_pool_;
 };

@@ -182,6 +182,19 @@ std::optional<PortalRoute> portal_route(std::string_view path, std::string_view 
   return std::nullopt;
 }
 
+std::string_view to_string(PortalRoute route) {
+  switch (route) {
+    case PortalRoute::session: return "session";
+    case PortalRoute::portal_return: return "return";
+    case PortalRoute::analytics: return "analytics";
+    case PortalRoute::customer_update: return "customer_update";
+    case PortalRoute::config_list: return "configuration_list";
+    case PortalRoute::config_create: return "configuration_create";
+    case PortalRoute::config_update: return "configuration_update";
+  }
+  return "unknown";
+}
+
 Answer PortalApi::handle(PortalRoute route, std::string_view authorization, const std::string& client,
                          std::string_view target, std::string_view body, std::string_view idempotency_key) {
   switch (route) {

@@ -29,6 +29,10 @@ struct Answer {
 
 enum class PortalRoute { session, portal_return, analytics, customer_update, config_list, config_create, config_update };
 
+// The route's name in metrics: session, return, analytics, customer_update,
+// configuration_list, configuration_create, configuration_update.
+std::string_view to_string(PortalRoute route);
+
 // Which portal route a request is for (nullopt: not a portal route). `allowed_method` is set
 // to what the route takes, for a 405.
 std::optional<PortalRoute> portal_route(std::string_view path, std::string_view method, std::string_view& allowed_method);

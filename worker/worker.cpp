@@ -10,6 +10,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 #include <random>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "common/kafka_producer.hpp"
 #include "common/log.hpp"
 #include "common/redis_pool.hpp"
+#include "common/redis_client.hpp"
 
 namespace stripe_sync::worker {
 
@@ -47,6 +49,86 @@ std::string header(const rd_kafka_message_t* m, const char* name) {
 constexpr std::size_t kPauseAt = 32;
 constexpr std::size_t kResumeBelow = 4;
 
+double seconds_since_ms(std::int64_t then_ms, std::int64_t now) {
+  return static_cast<double>(now - then_ms) / 1000.0;
+}
+
+enum Outcome { kApplied, kStale, kAmbiguous, kDuplicate, kIgnored, kDeadLettered, kOutcomes };
+constexpr std::string_view kOutcomeNames[kOutcomes] = {"applied",   "stale",   "ambiguous",
+                                                       "duplicate", "ignored", "dead_lettered"};
+
+// The worker's series (README.md, "Metrics"). Event counters are labelled by type and outcome;
+// a type the worker does not keep is counted as type="other", so request data never becomes a
+// label. Each series is registered the first time it is counted (an atomic pointer, no lock on
+// the hot path after that).
+class WorkerMetrics {
+ public:
+  explicit WorkerMetrics(metrics::Registry& r)
+      : registry(r),
+        apply_seconds(r.histogram("stripe_worker_apply_seconds",
+                                  "Time of one pipelined apply of a batch of one partition to Redis, seconds")),
+        end_to_end_seconds(r.histogram(
+            "stripe_worker_end_to_end_seconds",
+            "Time from ingress-received-ms (the webhook's arrival) to its outcome being durable in Redis, seconds",
+            {}, long_buckets())),
+        event_age_seconds(r.histogram("stripe_worker_event_age_seconds",
+                                      "Age of an event (from its created) when its outcome is durable, seconds", {},
+                                      {1, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400, 259200, 2592000})),
+        redis_retries(r.counter("stripe_worker_redis_retries_total",
+                                "Batches kept and retried after a backoff because Redis (or the DLQ) failed")),
+        assigned(r.gauge("stripe_worker_assigned_partitions", "Partitions of the topic assigned to this worker")),
+        retrying(r.gauge("stripe_worker_retrying_partitions",
+                         "Assigned partitions paused while their batch waits to be retried")),
+        dlq_messages(r.gauge("stripe_worker_dlq_messages",
+                             "Messages held by the dead-letter topic (sampled every 5 s; -1 until known)")),
+        ready_gauge(r.gauge("stripe_worker_ready", "1 while /readyz answers 200")) {
+    dlq_messages.set(-1);
+    for (std::string_view t : handled_types()) types_.emplace(t, types_.size());
+    slots_ = std::make_unique<std::atomic<metrics::Counter*>[]>((types_.size() + 1) * kOutcomes);
+    for (std::size_t i = 0; i < (types_.size() + 1) * kOutcomes; ++i) slots_[i].store(nullptr);
+    for (const char* o : {"applied", "failed", "not_found"}) {
+      revalidations.push_back(&r.counter("stripe_worker_revalidations_total",
+                                         "Objects fetched from Stripe after an ambiguous event, by outcome",
+                                         std::string("outcome=\"") + o + "\""));
+    }
+  }
+
+  void event(std::string_view type, Outcome o) {
+    auto it = types_.find(type);
+    std::size_t t = it == types_.end() ? types_.size() : it->second;
+    auto& slot = slots_[t * kOutcomes + o];
+    metrics::Counter* c = slot.load(std::memory_order_acquire);
+    if (!c) {
+      std::string labels = "type=\"" + std::string(it == types_.end() ? "other" : type) + "\",outcome=\"" +
+                           std::string(kOutcomeNames[o]) + "\"";
+      c = &registry.counter("stripe_worker_events_total", "Events by type and outcome", labels);
+      slot.store(c, std::memory_order_release);
+    }
+    c->inc();
+  }
+
+  static std::vector<double> long_buckets() {
+    auto b = metrics::latency_buckets();
+    for (double x : {30.0, 60.0, 300.0, 3600.0}) b.push_back(x);
+    return b;
+  }
+
+  metrics::Registry& registry;
+  metrics::Histogram& apply_seconds;
+  metrics::Histogram& end_to_end_seconds;
+  metrics::Histogram& event_age_seconds;
+  metrics::Counter& redis_retries;
+  metrics::Gauge& assigned;
+  metrics::Gauge& retrying;
+  metrics::Gauge& dlq_messages;
+  metrics::Gauge& ready_gauge;
+  std::vector<metrics::Counter*> revalidations;  // applied, failed, not_found
+
+ private:
+  std::unordered_map<std::string_view, std::size_t> types_;
+  std::unique_ptr<std::atomic<metrics::Counter*>[]> slots_;
+};
+
 }  // namespace
 
 // One assigned partition. The queue holds fetched messages not yet durable; one drain at a
@@ -58,13 +140,14 @@ struct PartitionState {
   bool busy = false;       // a batch is being applied right now
   bool paused = false;
   bool revoked = false;
+  std::int64_t committed = -1;  // next offset after the last durable event, once known
   std::chrono::milliseconds backoff{0};
   std::unique_ptr<asio::steady_timer> timer;
 };
 
 struct Worker::Impl {
   explicit Impl(const WorkerConfig& c)
-      : config(c), pool(static_cast<std::size_t>(c.threads)), redis(c.redis, c.redis_timeout) {
+      : config(c), pool(static_cast<std::size_t>(c.threads)), redis(c.redis, c.redis_timeout), metrics(registry) {
     ProducerConfig pc;
     pc.brokers = c.kafka_brokers;
     pc.topics = {c.kafka_dlq_topic};
@@ -72,6 +155,79 @@ struct Worker::Impl {
     pc.message_timeout = 30s;
     dlq = std::make_unique<KafkaProducer>(pc);
     make_consumer();
+    registry.add_collector([this](std::string& out) { render_lag(out); });
+  }
+
+  // stripe_worker_consumer_lag: per assigned partition, the broker's high watermark (as last
+  // seen by the fetcher, no round trip) minus the oldest offset not yet durable here.
+  void render_lag(std::string& out) {
+    std::vector<std::pair<std::string, double>> samples;
+    std::lock_guard lock(mutex);
+    for (auto& [id, p] : partitions) {
+      std::int64_t low = 0, high = -1;
+      if (rd_kafka_get_watermark_offsets(consumer.get(), config.kafka_topic.c_str(), id, &low, &high) ||
+          high < 0) {
+        continue;
+      }
+      std::int64_t next = !p->queue.empty() ? p->queue.front()->offset : p->committed;
+      if (next < 0) {
+        kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+        rd_kafka_topic_partition_list_add(list.get(), config.kafka_topic.c_str(), id);
+        if (rd_kafka_position(consumer.get(), list.get()) == RD_KAFKA_RESP_ERR_NO_ERROR) next = list->elems[0].offset;
+      }
+      if (next < 0) continue;
+      samples.emplace_back("partition=\"" + std::to_string(id) + "\"", static_cast<double>(std::max<std::int64_t>(0, high - next)));
+    }
+    metrics::render_gauge_family(out, "stripe_worker_consumer_lag",
+                                 "Messages of an assigned partition not yet applied (high watermark minus the oldest "
+                                 "offset not durable here)",
+                                 samples);
+  }
+
+  // The monitor thread: broker and Redis reachability for /readyz, and the DLQ's size.
+  void monitor_loop() {
+    std::unique_ptr<RedisClient> ping;
+    bool reported_ready = false;
+    auto next_dlq = std::chrono::steady_clock::now();
+    std::unique_lock lock(monitor_mutex);
+    while (!monitor_stop) {
+      lock.unlock();
+      if (!ping) ping = std::make_unique<RedisClient>(config.redis, std::chrono::milliseconds(500));
+      auto pong = ping->command({"PING"});
+      bool redis_up = pong && !pong->is_error();
+      if (!redis_up) ping.reset();
+      bool broker_up = dlq->broker_reachable(std::chrono::milliseconds(500));
+      if (broker_up && std::chrono::steady_clock::now() >= next_dlq) {
+        if (auto n = dlq->messages_in(config.kafka_dlq_topic, std::chrono::milliseconds(1000))) metrics.dlq_messages.set(*n);
+        next_dlq = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      }
+      redis_reachable.store(redis_up);
+      broker_reachable.store(broker_up);
+      std::string why;
+      bool now_ready = ready(&why);
+      metrics.ready_gauge.set(now_ready ? 1 : 0);
+      if (now_ready != reported_ready) {
+        reported_ready = now_ready;
+        if (now_ready) log::info("ready");
+        else log::warn("not ready", {{"reason", why}});
+      }
+      lock.lock();
+      monitor_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return monitor_stop; });
+    }
+  }
+
+  bool ready(std::string* reason = nullptr) {
+    auto no = [&](const char* why) {
+      if (reason) *reason = why;
+      return false;
+    };
+    if (!broker_reachable.load()) return no("the Kafka broker is not reachable");
+    if (!redis_reachable.load()) return no("Redis is not reachable");
+    std::lock_guard lock(mutex);
+    if (partitions.empty()) return no("no partition is assigned to this worker");
+    for (auto& [id, p] : partitions)
+      if (p->backoff.count() > 0) return no("a partition is paused: its batch could not be written to Redis");
+    return true;
   }
 
   void make_consumer() {
@@ -162,6 +318,7 @@ struct Worker::Impl {
           s->partition = parts->elems[i].partition;
           partitions[s->partition] = s;
         }
+        metrics.assigned.set(static_cast<std::int64_t>(partitions.size()));
       }
       log::info("partitions assigned", {{"count", parts->cnt}});
       rd_kafka_assign(rk, parts);
@@ -184,7 +341,13 @@ struct Worker::Impl {
       }
       return true;
     });
-    for (int i = 0; i < parts->cnt; ++i) partitions.erase(parts->elems[i].partition);
+    for (int i = 0; i < parts->cnt; ++i) {
+      auto it = partitions.find(parts->elems[i].partition);
+      if (it == partitions.end()) continue;
+      if (it->second->backoff.count() > 0) metrics.retrying.add(-1);
+      partitions.erase(it);
+    }
+    metrics.assigned.set(static_cast<std::int64_t>(partitions.size()));
     lock.unlock();
     rd_kafka_commit(rk, nullptr, 0);  // stored offsets of durable events, synchronously
     log::info("partitions revoked", {{"count", parts->cnt}});
@@ -224,6 +387,8 @@ struct Worker::Impl {
     if (!durable) {
       // Redis unreachable (or the DLQ): keep the batch, stop fetching, retry after a backoff.
       counters.redis_retries++;
+      metrics.redis_retries.inc();
+      if (state->backoff.count() == 0) metrics.retrying.add(1);
       if (!state->paused) set_paused(*state, true);
       auto cap = config.backoff_max;
       state->backoff = std::min(cap, std::max(100ms, state->backoff * 2));
@@ -240,7 +405,9 @@ struct Worker::Impl {
       });
       return;
     }
+    if (state->backoff.count() > 0) metrics.retrying.add(-1);
     state->backoff = 0ms;
+    state->committed = batch.back()->offset + 1;
     // Durable: store the next offset and commit it, then forget the messages.
     kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(list.get(), config.kafka_topic.c_str(), id)->offset =
@@ -280,6 +447,7 @@ struct Worker::Impl {
         record_msgs.push_back(m);
       } else if (x.status == ExtractStatus::ignored) {
         counters.ignored++;
+        metrics.event(r.event_type, kIgnored);
         log::debug("event type not kept", {{"event_id", r.event_id}, {"type", r.event_type}});
       } else {
         dead.push_back({m, x.reason, x.detail});
@@ -288,27 +456,35 @@ struct Worker::Impl {
     if (!records.empty()) {
       std::optional<std::vector<ApplyResult>> results;
       std::string error;
+      const auto started = std::chrono::steady_clock::now();
       {
         auto client = redis.acquire();
         EventStore store(*client, config.store);
         results = store.apply(records, now_ms());
         if (!results) error = client->last_error();
       }
+      metrics.apply_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       if (!results) {
         log::warn("redis unavailable; will retry", {{"error", error}, {"partition", batch.front()->partition},
                                                     {"offset", batch.front()->offset}});
         return false;
       }
+      const std::int64_t done_ms = now_ms();
       for (std::size_t i = 0; i < records.size(); ++i) {
         const ApplyResult& res = (*results)[i];
         const ChangeRecord& r = records[i];
         switch (res.outcome) {
-          case ApplyOutcome::applied: counters.applied++; break;
-          case ApplyOutcome::stale: counters.stale++; break;
-          case ApplyOutcome::ambiguous: counters.ambiguous++; break;
-          case ApplyOutcome::duplicate: counters.duplicate++; break;
+          case ApplyOutcome::applied: counters.applied++; metrics.event(r.event_type, kApplied); break;
+          case ApplyOutcome::stale: counters.stale++; metrics.event(r.event_type, kStale); break;
+          case ApplyOutcome::ambiguous: counters.ambiguous++; metrics.event(r.event_type, kAmbiguous); break;
+          case ApplyOutcome::duplicate: counters.duplicate++; metrics.event(r.event_type, kDuplicate); break;
           case ApplyOutcome::failed: dead.push_back({record_msgs[i], "script_error", res.error}); continue;
         }
+        if (std::string received = header(record_msgs[i], "ingress-received-ms"); !received.empty()) {
+          std::int64_t ms = std::strtoll(received.c_str(), nullptr, 10);
+          if (ms > 0) metrics.end_to_end_seconds.observe(seconds_since_ms(ms, done_ms));
+        }
+        if (r.created > 0) metrics.event_age_seconds.observe(seconds_since_ms(r.created * 1000, done_ms));
         log::debug("event applied", {{"event_id", r.event_id}, {"customer", r.key},
                                      {"outcome", to_string(res.outcome)},
                                      {"partition", record_msgs[i]->partition},
@@ -355,6 +531,7 @@ struct Worker::Impl {
       return false;
     }
     counters.dead_lettered++;
+    metrics.event(header(m, "stripe-event-type"), kDeadLettered);
     log::warn("event dead-lettered", {{"event_id", event_id}, {"reason", reason}, {"error", error},
                                       {"partition", m->partition}, {"offset", m->offset}});
     return true;
@@ -378,6 +555,13 @@ struct Worker::Impl {
   std::atomic<bool> running{false};
   std::thread poller;
   WorkerCounters counters;
+  metrics::Registry registry;
+  WorkerMetrics metrics;
+  std::atomic<bool> redis_reachable{false}, broker_reachable{false};
+  std::thread monitor;
+  std::mutex monitor_mutex;
+  std::condition_variable monitor_cv;
+  bool monitor_stop = false;
   bool stopped = false;
 };
 
@@ -388,6 +572,7 @@ Worker::~Worker() { stop(); }
 void Worker::start() {
   impl_->running = true;
   impl_->poller = std::thread([this] { impl_->poll_loop(); });
+  impl_->monitor = std::thread([this] { impl_->monitor_loop(); });
   log::info("worker started", {{"group", impl_->config.kafka_group}, {"topic", impl_->config.kafka_topic},
                                {"threads", impl_->config.threads}});
 }
@@ -404,6 +589,12 @@ void Worker::stop() {
   }
   rd_kafka_consumer_close(impl_->consumer.get());  // revokes: commits what is durable
   impl_->pool.join();
+  {
+    std::lock_guard lock(impl_->monitor_mutex);
+    impl_->monitor_stop = true;
+  }
+  impl_->monitor_cv.notify_all();
+  if (impl_->monitor.joinable()) impl_->monitor.join();
   const auto& c = impl_->counters;
   log::info("worker stopped", {{"applied", static_cast<std::int64_t>(c.applied.load())},
                                {"stale", static_cast<std::int64_t>(c.stale.load())},
@@ -414,5 +605,9 @@ void Worker::stop() {
 }
 
 const WorkerCounters& Worker::counters() const { return impl_->counters; }
+
+metrics::Registry& Worker::registry() { return impl_->registry; }
+
+bool Worker::ready(std::string* reason) const { return impl_->ready(reason); }
 
 }  // namespace stripe_sync::worker

@@ -4,7 +4,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 
+#include "common/metrics.hpp"
 #include "worker/worker_config.hpp"
 
 namespace stripe_sync::worker {
@@ -22,6 +24,12 @@ class Worker {
   // Stops fetching, applies what is queued (up to drain_timeout), commits, leaves the group.
   void stop();
   const WorkerCounters& counters() const;
+
+  // /metrics of the worker (documented in README.md, "Metrics").
+  metrics::Registry& registry();
+  // /readyz: ready while partitions are assigned, none is paused on Redis, and the broker and
+  // Redis answer the monitor (checked every 250 ms). `reason` says what is missing.
+  bool ready(std::string* reason = nullptr) const;
 
  private:
   struct Impl;

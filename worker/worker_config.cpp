@@ -17,6 +17,10 @@ const SettingSpec kSettings[] = {
     {"DEDUPE_TTL_S", "3024000", "how long an event id is remembered (35 days)"},
     {"AUDIT_MAXLEN", "1000", "approximate length cap of each customer's audit stream"},
     {"REDIS_TIMEOUT_MS", "2000", "Redis connect and command timeout"},
+    {"WORKER_METRICS_LISTEN", "127.0.0.1:9091", "host:port serving /metrics, /healthz and /readyz; off to disable"},
+    {"WORKER_REVALIDATE", "0", "1: when an event ties with a different stored one, fetch the object from Stripe"},
+    {"STRIPE_API_KEY", "", "Stripe secret key (sk_...), needed by WORKER_REVALIDATE=1", false, true},
+    {"STRIPE_API_BASE", "https://api.stripe.com", "Stripe's API origin"},
     {"LOG_LEVEL", "info", "debug, info, warn or error"},
     {"LOG_FORMAT", "json", "json (one object a line) or text"},
 };
@@ -37,6 +41,14 @@ WorkerConfig worker_config_from(const Settings& s) {
   c.threads = static_cast<int>(s.get_int("WORKER_THREADS", 1, 256));
   c.batch_size = static_cast<std::size_t>(s.get_int("WORKER_BATCH", 1, 10000));
   c.redis_timeout = s.get_ms("REDIS_TIMEOUT_MS", 50, 60000);
+  c.metrics_listen = s.get("WORKER_METRICS_LISTEN");
+  if (c.metrics_listen != "off") parse_host_port(c.metrics_listen, "WORKER_METRICS_LISTEN");
+  c.revalidate = s.get_bool("WORKER_REVALIDATE");
+  c.stripe_api_key = s.get("STRIPE_API_KEY");
+  c.stripe_api_base = s.get("STRIPE_API_BASE");
+  if (c.revalidate && c.stripe_api_key.empty()) {
+    throw ConfigError("WORKER_REVALIDATE=1 needs STRIPE_API_KEY (--stripe-api-key)");
+  }
   read_log_settings(s, c.log_level, c.log_format);
   return c;
 }

@@ -24,6 +24,10 @@ struct WorkerConfig {
   std::chrono::milliseconds redis_timeout{2000};
   std::chrono::milliseconds backoff_max{5000};      // cap of the Redis retry backoff
   std::chrono::milliseconds drain_timeout{10000};   // SIGTERM: how long queued events may take
+  std::string metrics_listen = "127.0.0.1:9091";    // host:port of /metrics, /healthz, /readyz; "off"
+  bool revalidate = false;                          // fetch ambiguous objects from Stripe
+  std::string stripe_api_key;                       // for revalidation; never logged
+  std::string stripe_api_base = "https://api.stripe.com";
   log::Level log_level = log::Level::info;
   log::Format log_format = log::Format::json;
 };

@@ -228,9 +228,10 @@ TEST_F(IngressKafka, MetricsCountOutcomesAndNeverShowTheSecret) {
   ASSERT_EQ(test::post_webhook(port_, body, "t=1,v1=00").status, 400);
   auto m = test::HttpClient(port_).get("/metrics");
   EXPECT_EQ(m.status, 200);
-  EXPECT_NE(m.body.find("stripe_ingress_webhooks_total{outcome=\"accepted\"} 1\n"), std::string::npos) << m.body;
-  EXPECT_NE(m.body.find("stripe_ingress_webhooks_total{outcome=\"invalid_signature\"} 1\n"), std::string::npos);
+  EXPECT_NE(m.body.find("stripe_ingress_webhooks_total{outcome=\"accepted\",status=\"200\"} 1\n"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("stripe_ingress_webhooks_total{outcome=\"invalid_signature\",status=\"400\"} 1\n"), std::string::npos);
   EXPECT_NE(m.body.find("stripe_ingress_webhook_ack_seconds_count 1\n"), std::string::npos);
+  EXPECT_NE(m.body.find("stripe_ingress_produce_seconds_count 1\n"), std::string::npos);
   EXPECT_EQ(m.body.find(kSecret), std::string::npos);
 }
 

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <variant>
 
+#include "common/secret.hpp"
+
 namespace stripe_sync::log {
 
 enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
@@ -21,6 +23,7 @@ struct Field {
   Field(std::string_view k, const std::string& v) : key(k), value(std::string_view(v)) {}
   Field(std::string_view k, std::int64_t v) : key(k), value(v) {}
   Field(std::string_view k, int v) : key(k), value(std::int64_t{v}) {}
+  Field(std::string_view k, const Secret& v) = delete;  // secrets are never logged
   std::string_view key;
   std::variant<std::string_view, std::int64_t> value;
 };

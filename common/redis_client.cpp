@@ -71,8 +71,8 @@ bool RedisClient::ensure_connected() {
     return r && r->type != REDIS_REPLY_ERROR;
   };
   if (!endpoint_.password.empty()) {
-    bool ok = endpoint_.username.empty() ? setup({"AUTH", endpoint_.password})
-                                         : setup({"AUTH", endpoint_.username, endpoint_.password});
+    bool ok = endpoint_.username.empty() ? setup({"AUTH", endpoint_.password.reveal()})
+                                         : setup({"AUTH", endpoint_.username, endpoint_.password.reveal()});
     if (!ok) {
       last_error_ = "Redis refused the credentials";  // never the password itself
       drop();

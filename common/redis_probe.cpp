@@ -57,8 +57,8 @@ bool redis_reachable(const std::string& url, std::chrono::milliseconds timeout) 
     return r && r->type != REDIS_REPLY_ERROR;
   };
   if (!ep.password.empty()) {
-    bool ok = ep.username.empty() ? command("AUTH %s", ep.password.c_str())
-                                  : command("AUTH %s %s", ep.username.c_str(), ep.password.c_str());
+    bool ok = ep.username.empty() ? command("AUTH %s", ep.password.reveal().c_str())
+                                  : command("AUTH %s %s", ep.username.c_str(), ep.password.reveal().c_str());
     if (!ok) return false;
   }
   return command("PING");

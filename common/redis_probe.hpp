@@ -6,13 +6,15 @@
 #include <string>
 #include <string_view>
 
+#include "common/secret.hpp"
+
 namespace stripe_sync {
 
 struct RedisEndpoint {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
   std::string username;  // Redis 6 ACL user, optional
-  std::string password;  // never logged
+  Secret password;
   int db = 0;
 };
 

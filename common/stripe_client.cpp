@@ -48,6 +48,27 @@ std::string_view to_string(StripeError e) {
   return "unreachable";
 }
 
+// GET of a list, following has_more; the Date of the last page is the snapshot's time.
+StripeResult stripe_list_all(StripeApi& stripe, const std::string& path, boost::json::object query, boost::json::array& out) {
+  query["limit"] = 100;
+  for (;;) {
+    StripeResult r = stripe.get(path, query);
+    if (!r.ok()) return r;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.body, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("data")) {
+      r.error = StripeError::unreachable;
+      r.message = "Stripe answered a list that is not a list";
+      return r;
+    }
+    const auto& data = v.at("data").as_array();
+    for (const auto& item : data) out.push_back(item);
+    bool more = v.as_object().contains("has_more") && v.at("has_more").as_bool();
+    if (!more || data.empty()) return r;
+    query["starting_after"] = data.back().at("id");
+  }
+}
+
 std::string random_uuid() {
   unsigned char b[16];
   if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no randomness for an Idempotency-Key");
@@ -185,7 +206,7 @@ struct StripeClient::Impl {
     auto deadline = std::chrono::steady_clock::now() + config.timeout;
     http::request<http::string_body> req{method, target_path, 11};
     req.set(http::field::host, target.host);
-    req.set(http::field::authorization, "Bearer " + config.api_key);
+    req.set(http::field::authorization, "Bearer " + config.api_key.reveal());
     req.set("Stripe-Version", kStripeApiVersion);
     req.set(http::field::user_agent, "stripe-sync/0.1");
     req.set(http::field::accept, "application/json");

@@ -12,6 +12,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/secret.hpp"
+
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 namespace stripe_sync {
@@ -61,7 +64,7 @@ class StripeApi {
 
 struct StripeClientConfig {
   std::string api_base = "https://api.stripe.com";  // http://127.0.0.1:port for tests
-  std::string api_key;                                // sk_...; never logged
+  Secret api_key;                                     // sk_...
   std::string ca_file;                                // extra trust anchor; system store always
   std::chrono::milliseconds timeout{10000};           // per attempt
   int max_retries = 3;
@@ -86,6 +89,11 @@ class StripeClient final : public StripeApi {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// GET of a list (limit 100), following has_more and appending every item to `out`. The result
+// is the last page's (its Date is the snapshot's time); a body that is not a list is an error.
+StripeResult stripe_list_all(StripeApi& stripe, const std::string& path, boost::json::object query,
+                             boost::json::array& out);
 
 // A random UUID v4 (OpenSSL's CSPRNG), for Idempotency-Key.
 std::string random_uuid();

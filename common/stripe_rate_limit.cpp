@@ -9,7 +9,8 @@
 
 namespace stripe_sync {
 
-StripeRateConfig stripe_rate_for_key(const std::string& api_key) {
+StripeRateConfig stripe_rate_for_key(const Secret& secret) {
+  const std::string& api_key = secret.reveal();
   StripeRateConfig c;
   if (api_key.rfind("sk_live_", 0) == 0 || api_key.rfind("rk_live_", 0) == 0) {
     c.rate_per_s = 80;

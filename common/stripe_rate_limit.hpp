@@ -20,7 +20,7 @@ struct StripeRateConfig {
 };
 
 // The rate for a key: sk_live_/rk_live_ keys get the live limit, others the test one.
-StripeRateConfig stripe_rate_for_key(const std::string& api_key);
+StripeRateConfig stripe_rate_for_key(const Secret& api_key);
 
 enum class StripePriority { customer_waiting = 0, normal = 1 };
 

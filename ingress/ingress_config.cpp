@@ -48,7 +48,7 @@ std::span<const SettingSpec> ingress_settings() { return kSettings; }
 
 IngressConfig ingress_config_from(const Settings& s) {
   IngressConfig c;
-  c.webhook_secrets = s.get_list("STRIPE_WEBHOOK_SECRET");
+  for (auto& v : s.get_list("STRIPE_WEBHOOK_SECRET")) c.webhook_secrets.emplace_back(std::move(v));
   if (c.webhook_secrets.empty()) throw ConfigError("missing required setting STRIPE_WEBHOOK_SECRET");
   c.kafka_brokers = s.get("KAFKA_BROKERS");
   c.kafka_topic = s.get("KAFKA_TOPIC");

@@ -14,7 +14,7 @@
 namespace stripe_sync::ingress {
 
 struct IngressConfig {
-  std::vector<std::string> webhook_secrets;  // never logged
+  std::vector<Secret> webhook_secrets;
   std::string kafka_brokers;
   std::string kafka_topic = "stripe.events";
   std::string redis_url;                     // optional: /readyz checks it when set
@@ -31,12 +31,12 @@ struct IngressConfig {
   std::vector<Cidr> trusted_proxy_cidrs;     // X-Forwarded-For is believed only from these
   // The portal API (served when STRIPE_API_KEY, PORTAL_RETURN_SECRET and API_KEYS_FILE are set).
   struct Portal {
-    std::string stripe_api_key;   // never logged
+    Secret stripe_api_key;
     std::string stripe_api_base = "https://api.stripe.com";
     std::string api_keys_file;
     std::string public_base_url;  // the app: default return pages are this + the workflow's path
     std::vector<std::string> return_origins;  // scheme://host[:port] a caller's return_url may use
-    std::string return_secret;    // never logged
+    Secret return_secret;
     std::chrono::seconds session_ttl{3600};
     std::string redis_prefix = "stripe:";
     double rate_per_s = 10;       // per API key and per client address

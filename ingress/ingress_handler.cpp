@@ -86,7 +86,7 @@ void IngressMetrics::response(unsigned status) {
 IngressHandler::IngressHandler(const IngressConfig& config, EventPublisher& publisher,
                                IngressMetrics& metrics, Clock clock)
     : config_(config),
-      verifier_(config.webhook_secrets, config.tolerance_s),
+      verifier_(reveal_all(config.webhook_secrets), config.tolerance_s),
       publisher_(publisher),
       metrics_(metrics),
       clock_(std::move(clock)) {}

@@ -118,26 +118,6 @@ bool live_status(const std::string& status) {
   return status != "canceled" && status != "incomplete_expired" && status != "incomplete";
 }
 
-// GET of a list, following has_more; the Date of the last page is the snapshot's time.
-StripeResult list_all(StripeApi& stripe, const std::string& path, json::object query, json::array& out) {
-  query["limit"] = 100;
-  for (;;) {
-    StripeResult r = stripe.get(path, query);
-    if (!r.ok()) return r;
-    boost::system::error_code ec;
-    auto v = json::parse(r.body, ec);
-    if (ec || !v.is_object() || !v.as_object().contains("data")) {
-      r.error = StripeError::unreachable;
-      r.message = "Stripe answered a list that is not a list";
-      return r;
-    }
-    const auto& data = v.at("data").as_array();
-    for (const auto& item : data) out.push_back(item);
-    bool more = v.as_object().contains("has_more") && v.at("has_more").as_bool();
-    if (!more || data.empty()) return r;
-    query["starting_after"] = data.back().at("id");
-  }
-}
 
 // "2026-11-24" -> unix seconds at 00:00 UTC; nullopt when malformed.
 std::optional<std::int64_t> parse_day(const std::string& text) {
@@ -233,7 +213,7 @@ Answer PortalApi::list_configurations(std::string_view authorization, const std:
     return {200, cached->str, {}};
   }
   json::array configs;
-  StripeResult r = list_all(stripe_, "/v1/billing_portal/configurations", {}, configs);
+  StripeResult r = stripe_list_all(stripe_, "/v1/billing_portal/configurations", {}, configs);
   if (!r.ok()) return error(ErrorCode::upstream_unavailable, "Stripe is not reachable; retry later");
   std::vector<std::vector<std::string>> keys;
   for (const auto& c : configs) keys.push_back({"GET", base + "branding:" + std::string(c.at("id").as_string())});
@@ -548,7 +528,7 @@ Answer PortalApi::create_session(std::string_view authorization, const std::stri
     }
   }
   const std::string session_id = random_id("ps_");
-  sr.return_url = return_link(page, config_.portal.return_secret, session_id, customer, workflow->action);
+  sr.return_url = return_link(page, config_.portal.return_secret.reveal(), session_id, customer, workflow->action);
   SessionPlanError plan_error;
   json::object params = session_params(*workflow, sr, plan_error);
   if (plan_error == SessionPlanError::no_live_subscription) {
@@ -610,7 +590,7 @@ Answer PortalApi::handle_return(std::string_view authorization, const std::strin
   for (std::size_t i = 0; i + 1 < stored->elements.size(); i += 2) v[stored->elements[i].str] = stored->elements[i + 1].str;
   if (v.empty()) return error(ErrorCode::invalid_session, "unknown portal session");
   if (v["customer"] != customer) return error(ErrorCode::forbidden, "this portal session belongs to another customer");
-  if (!verify_return_signature(config_.portal.return_secret, session_id, customer, action, sig) || v["action"] != action) {
+  if (!verify_return_signature(config_.portal.return_secret.reveal(), session_id, customer, action, sig) || v["action"] != action) {
     return error(ErrorCode::invalid_session, "the return link's signature does not match");
   }
   if (!v["result"].empty()) return {200, v["result"], {}};  // returned once already: same answer
@@ -619,8 +599,8 @@ Answer PortalApi::handle_return(std::string_view authorization, const std::strin
   // Fetch everything first: nothing is written unless the whole picture arrived.
   StripeResult cust = stripe_waiting_.get("/v1/customers/" + customer);
   json::array subs, pms;
-  StripeResult subs_r = cust.ok() ? list_all(stripe_waiting_, "/v1/subscriptions", {{"customer", customer}, {"status", "all"}}, subs) : cust;
-  StripeResult pms_r = subs_r.ok() ? list_all(stripe_waiting_, "/v1/customers/" + customer + "/payment_methods", {}, pms) : subs_r;
+  StripeResult subs_r = cust.ok() ? stripe_list_all(stripe_waiting_, "/v1/subscriptions", {{"customer", customer}, {"status", "all"}}, subs) : cust;
+  StripeResult pms_r = subs_r.ok() ? stripe_list_all(stripe_waiting_, "/v1/customers/" + customer + "/payment_methods", {}, pms) : subs_r;
   if (!cust.ok() || !subs_r.ok() || !pms_r.ok()) {
     log::warn("portal return: Stripe fetch failed", {{"customer", customer}, {"session", session_id}});
     return error(ErrorCode::sync_failed, "could not fetch the customer's billing state from Stripe; nothing was changed");

@@ -41,18 +41,7 @@ std::variant<VerifiedEvent, WebhookRejection> check_webhook(const SignatureVerif
 OutgoingMessage event_message(std::string_view topic, const VerifiedEvent& event,
                               std::string_view body, std::int64_t received_ms,
                               std::string_view source, EventHeaders& storage) {
-  storage.created = std::to_string(event.envelope.created);
-  storage.received_ms = std::to_string(received_ms);
-  OutgoingMessage m;
-  m.topic = topic;
-  m.key = event.key;
-  m.value = body;
-  m.headers = {{"stripe-event-id", event.envelope.id},
-               {"stripe-event-type", event.envelope.type},
-               {"stripe-event-created", storage.created},
-               {"ingress-received-ms", storage.received_ms},
-               {"source", source}};
-  return m;
+  return stripe_sync::event_message(topic, event.envelope, event.key, body, received_ms, source, storage);
 }
 
 }  // namespace stripe_sync::ingress

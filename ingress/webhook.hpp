@@ -8,6 +8,7 @@
 
 #include "common/envelope.hpp"
 #include "common/error_body.hpp"
+#include "common/event_message.hpp"
 #include "common/event_publisher.hpp"
 #include "common/signature.hpp"
 
@@ -34,12 +35,6 @@ struct VerifiedEvent {
 
 std::variant<VerifiedEvent, WebhookRejection> check_webhook(const SignatureVerifier& verifier,
                                                             const WebhookInput& input);
-
-// Header values kept alive for the duration of one publish() call.
-struct EventHeaders {
-  std::string created;
-  std::string received_ms;
-};
 
 // The Kafka message for a verified event: the raw body byte for byte, keyed by customer, with
 // the headers of DESIGN.md. `value` must stay alive until the publish completes (set owner).

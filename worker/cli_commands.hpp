@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -10,5 +11,9 @@ int run_sign(const std::vector<std::string>& args);
 int run_state(const std::vector<std::string>& args);
 int run_audit(const std::vector<std::string>& args);
 int run_dlq(const std::vector<std::string>& args);
+int run_backfill(const std::vector<std::string>& args);
+
+// "2026-11-24T10:00:00Z" or "2026-11-24" (UTC) as unix ms; throws ConfigError otherwise.
+std::int64_t parse_utc_ms(const std::string& text);
 
 }  // namespace stripe_sync::cli

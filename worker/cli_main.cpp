@@ -17,7 +17,9 @@ constexpr const char* kUsage =
     "  sign     print a Stripe-Signature header for the payload on stdin\n"
     "  state    state customer <cus_id>: the customer, subscriptions and payment methods as JSON\n"
     "  audit    audit <cus_id> [--limit N]: the customer's audit trail, newest first\n"
-    "  dlq      dlq list | dlq replay [--event-id ID]... [--type T] [--since ISO8601] [--dry-run]\n\n"
+    "  dlq      dlq list | dlq replay [--event-id ID]... [--type T] [--since ISO8601] [--dry-run]\n"
+    "  backfill backfill --since <ISO8601|duration> [--type T]... | backfill --undelivered:\n"
+    "           re-publish Stripe's event list into the topic (source=backfill)\n\n"
     "Run 'stripe-sync <command> --help' for the options of one command.\n";
 }
 
@@ -35,6 +37,7 @@ int main(int argc, char** argv) {
     if (command == "state") return stripe_sync::cli::run_state(args);
     if (command == "audit") return stripe_sync::cli::run_audit(args);
     if (command == "dlq") return stripe_sync::cli::run_dlq(args);
+    if (command == "backfill") return stripe_sync::cli::run_backfill(args);
   } catch (const stripe_sync::ConfigError& e) {
     std::fprintf(stderr, "stripe-sync %s: %s\n", command.c_str(), e.what());
     return 2;

@@ -41,20 +41,6 @@ constexpr const char* kUsage =
     "headers back to the events topic with source=replay (the worker dedupes by event id, so a\n"
     "replay of something already applied does nothing) and says how many it sent.";
 
-// "2026-11-24T10:00:00Z" or "2026-11-24" as unix ms; throws ConfigError otherwise.
-std::int64_t parse_utc(const std::string& text) {
-  std::tm tm{};
-  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (end == nullptr) {
-    tm = {};
-    end = strptime(text.c_str(), "%Y-%m-%d", &tm);
-  }
-  if (end == nullptr || !(*end == '\0' || ((*end == 'Z' || *end == 'z') && end[1] == '\0'))) {
-    throw ConfigError("--since must be an ISO 8601 UTC time such as 2026-11-24T10:00:00Z, got '" + text + "'");
-  }
-  return static_cast<std::int64_t>(timegm(&tm)) * 1000;
-}
-
 json::object describe(const StoredMessage& m) {
   json::object o;
   o["event_id"] = m.header("stripe-event-id");
@@ -71,6 +57,20 @@ json::object describe(const StoredMessage& m) {
   return o;
 }
 }  // namespace
+
+// "2026-11-24T10:00:00Z" or "2026-11-24" as unix ms; throws ConfigError otherwise.
+std::int64_t parse_utc_ms(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (end == nullptr) {
+    tm = {};
+    end = strptime(text.c_str(), "%Y-%m-%d", &tm);
+  }
+  if (end == nullptr || !(*end == '\0' || ((*end == 'Z' || *end == 'z') && end[1] == '\0'))) {
+    throw ConfigError("--since must be an ISO 8601 UTC time such as 2026-11-24T10:00:00Z, got '" + text + "'");
+  }
+  return static_cast<std::int64_t>(timegm(&tm)) * 1000;
+}
 
 int run_dlq(const std::vector<std::string>& args) {
   auto s = Settings::load(kDlqSettings, args, ::getenv);
@@ -95,7 +95,7 @@ int run_dlq(const std::vector<std::string>& args) {
   auto ids_list = s.get_list("event-id");
   std::set<std::string> ids(ids_list.begin(), ids_list.end());
   const std::string& type = s.get("type");
-  std::int64_t since = s.is_set("since") ? parse_utc(s.get("since")) : 0;
+  std::int64_t since = s.is_set("since") ? parse_utc_ms(s.get("since")) : 0;
   bool dry_run = s.get_bool("dry-run");
   std::vector<const StoredMessage*> chosen;
   for (const auto& m : messages) {

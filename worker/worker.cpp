@@ -4,6 +4,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_executor.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -15,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/error_body.hpp"
 #include "common/event_extract.hpp"
 #include "common/event_store.hpp"
 #include "common/kafka_handles.hpp"
@@ -22,6 +25,7 @@
 #include "common/log.hpp"
 #include "common/redis_pool.hpp"
 #include "common/redis_client.hpp"
+#include "common/stripe_client.hpp"
 
 namespace stripe_sync::worker {
 
@@ -86,7 +90,7 @@ class WorkerMetrics {
     for (std::string_view t : handled_types()) types_.emplace(t, types_.size());
     slots_ = std::make_unique<std::atomic<metrics::Counter*>[]>((types_.size() + 1) * kOutcomes);
     for (std::size_t i = 0; i < (types_.size() + 1) * kOutcomes; ++i) slots_[i].store(nullptr);
-    for (const char* o : {"applied", "failed", "not_found"}) {
+    for (const char* o : {"applied", "failed", "not_found", "not_newer"}) {
       revalidations.push_back(&r.counter("stripe_worker_revalidations_total",
                                          "Objects fetched from Stripe after an ambiguous event, by outcome",
                                          std::string("outcome=\"") + o + "\""));
@@ -122,7 +126,7 @@ class WorkerMetrics {
   metrics::Gauge& retrying;
   metrics::Gauge& dlq_messages;
   metrics::Gauge& ready_gauge;
-  std::vector<metrics::Counter*> revalidations;  // applied, failed, not_found
+  std::vector<metrics::Counter*> revalidations;  // applied, failed, not_found, not_newer
 
  private:
   std::unordered_map<std::string_view, std::size_t> types_;
@@ -154,6 +158,13 @@ struct Worker::Impl {
     pc.client_id = "stripe-worker-dlq";
     pc.message_timeout = 30s;
     dlq = std::make_unique<KafkaProducer>(pc);
+    if (c.revalidate) {
+      StripeClientConfig sc;
+      sc.api_base = c.stripe_api_base;
+      sc.api_key = c.stripe_api_key;
+      sc.metrics = &registry;
+      stripe = std::make_unique<StripeClient>(sc);
+    }
     make_consumer();
     registry.add_collector([this](std::string& out) { render_lag(out); });
   }
@@ -436,6 +447,7 @@ struct Worker::Impl {
       std::string reason, error;
     };
     std::vector<Dead> dead;
+    std::vector<const ChangeRecord*> ambiguous;
     records.reserve(batch.size());
     for (const auto* m : batch) {
       ChangeRecord r;
@@ -476,7 +488,11 @@ struct Worker::Impl {
         switch (res.outcome) {
           case ApplyOutcome::applied: counters.applied++; metrics.event(r.event_type, kApplied); break;
           case ApplyOutcome::stale: counters.stale++; metrics.event(r.event_type, kStale); break;
-          case ApplyOutcome::ambiguous: counters.ambiguous++; metrics.event(r.event_type, kAmbiguous); break;
+          case ApplyOutcome::ambiguous:
+            counters.ambiguous++;
+            metrics.event(r.event_type, kAmbiguous);
+            if (stripe) ambiguous.push_back(&r);
+            break;
           case ApplyOutcome::duplicate: counters.duplicate++; metrics.event(r.event_type, kDuplicate); break;
           case ApplyOutcome::failed: dead.push_back({record_msgs[i], "script_error", res.error}); continue;
         }
@@ -494,7 +510,66 @@ struct Worker::Impl {
     for (const auto& d : dead) {
       if (!dead_letter(d.msg, d.reason, d.error)) return false;
     }
+    for (const ChangeRecord* r : ambiguous) revalidate(*r);
     return true;
+  }
+
+  // WORKER_REVALIDATE: the event tied with a different stored one, so neither can be trusted to
+  // be the newer: fetch the object from Stripe and apply that snapshot (stamped with Stripe's
+  // Date). A failure leaves the object marked `_revalidate` for the next ambiguous event or a
+  // portal return to settle; the event itself is already durable.
+  void revalidate(const ChangeRecord& r) {
+    enum { kApplied, kFailed, kNotFound, kNotNewer };
+    if (r.key.find('/') != std::string::npos) return;  // Connect: needs the account's context
+    StripeResult res;
+    std::string object;
+    auto find_in = [&](const boost::json::array& items) {
+      for (const auto& item : items) {
+        if (item.is_object() && item.as_object().if_contains("id") && item.at("id") == boost::json::value(r.object_id)) {
+          object = boost::json::serialize(item);
+        }
+      }
+    };
+    boost::json::array items;
+    switch (r.kind) {
+      case ObjectKind::customer:
+        res = stripe->get("/v1/customers/" + r.object_id);
+        if (res.ok()) object = res.body;
+        break;
+      case ObjectKind::subscription:
+        res = stripe_list_all(*stripe, "/v1/subscriptions", {{"customer", r.key}, {"status", "all"}}, items);
+        find_in(items);
+        break;
+      case ObjectKind::payment_method:
+        res = stripe_list_all(*stripe, "/v1/customers/" + r.key + "/payment_methods", {}, items);
+        find_in(items);
+        break;
+      default:
+        return;  // portal records are ours, not Stripe's objects
+    }
+    auto outcome = [&](int o, const char* message, std::string_view detail) {
+      metrics.revalidations[o]->inc();
+      log::info(message, {{"event_id", r.event_id}, {"customer", r.key}, {"object_id", r.object_id},
+                          {"detail", detail}});
+    };
+    if (!res.ok() && res.error != StripeError::not_found) {
+      return outcome(kFailed, "revalidation failed", to_string(res.error));
+    }
+    if (object.empty() || res.date_unix == 0) {
+      return outcome(res.date_unix == 0 && !object.empty() ? kFailed : kNotFound, "revalidation found nothing to apply",
+                     res.date_unix == 0 ? "no Date header" : "not in Stripe's answer");
+    }
+    ChangeRecord snap;
+    if (extract_snapshot(object, res.date_unix, "reval_" + r.event_id, "revalidate", snap).status !=
+        ExtractStatus::record) {
+      return outcome(kFailed, "revalidation failed", "Stripe's object could not be read");
+    }
+    auto client = redis.acquire();
+    EventStore store(*client, config.store);
+    auto applied = store.apply(std::span(&snap, 1), now_ms());
+    if (!applied) return outcome(kFailed, "revalidation failed", "Redis unavailable");
+    ApplyOutcome o = (*applied)[0].outcome;
+    outcome(o == ApplyOutcome::applied ? kApplied : kNotNewer, "revalidated from Stripe", to_string(o));
   }
 
   // Produces the original key, value and headers plus dlq-* headers; waits for the broker.
@@ -548,6 +623,7 @@ struct Worker::Impl {
   asio::thread_pool pool;
   kafka::HandlePtr consumer;
   std::unique_ptr<KafkaProducer> dlq;
+  std::unique_ptr<StripeClient> stripe;  // WORKER_REVALIDATE only
   std::mutex mutex;  // guards `partitions` and every PartitionState
   std::condition_variable idle_cv;
   std::map<std::int32_t, std::shared_ptr<PartitionState>> partitions;
@@ -609,5 +685,27 @@ const WorkerCounters& Worker::counters() const { return impl_->counters; }
 metrics::Registry& Worker::registry() { return impl_->registry; }
 
 bool Worker::ready(std::string* reason) const { return impl_->ready(reason); }
+
+StatusAnswer status_route(Worker& w, std::string_view path) {
+  StatusAnswer a;
+  if (path == "/healthz") {
+    a.body = R"({"status":"ok"})";
+  } else if (path == "/readyz") {
+    std::string why;
+    if (w.ready(&why)) {
+      a.body = R"({"status":"ready"})";
+    } else {
+      a.status = 503;
+      a.body = error_body(ErrorCode::upstream_unavailable, why, log::unix_ms_now());
+    }
+  } else if (path == "/metrics") {
+    a.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    a.body = w.registry().render();
+  } else {
+    a.status = 404;
+    a.body = error_body(ErrorCode::not_found, "no such route", log::unix_ms_now());
+  }
+  return a;
+}
 
 }  // namespace stripe_sync::worker

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/metrics.hpp"
+#include "common/status_server.hpp"
 #include "worker/worker_config.hpp"
 
 namespace stripe_sync::worker {
@@ -35,5 +36,8 @@ class Worker {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The worker's status routes (served on WORKER_METRICS_LISTEN): /healthz, /readyz, /metrics.
+StatusAnswer status_route(Worker& worker, std::string_view path);
 
 }  // namespace stripe_sync::worker

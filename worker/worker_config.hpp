@@ -26,7 +26,7 @@ struct WorkerConfig {
   std::chrono::milliseconds drain_timeout{10000};   // SIGTERM: how long queued events may take
   std::string metrics_listen = "127.0.0.1:9091";    // host:port of /metrics, /healthz, /readyz; "off"
   bool revalidate = false;                          // fetch ambiguous objects from Stripe
-  std::string stripe_api_key;                       // for revalidation; never logged
+  Secret stripe_api_key;                            // for revalidation
   std::string stripe_api_base = "https://api.stripe.com";
   log::Level log_level = log::Level::info;
   log::Format log_format = log::Format::json;

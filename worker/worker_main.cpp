@@ -2,7 +2,6 @@
 #include <cstdio>
 #include <memory>
 
-#include "common/error_body.hpp"
 
 #include "common/log.hpp"
 #include "common/process_main.hpp"
@@ -32,27 +31,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<StatusServer> status;
     if (config.metrics_listen != "off") {
       HostPort hp = parse_host_port(config.metrics_listen, "WORKER_METRICS_LISTEN");
-      status = std::make_unique<StatusServer>(hp.host, hp.port, [&w](std::string_view path) {
-        StatusAnswer a;
-        if (path == "/healthz") {
-          a.body = R"({"status":"ok"})";
-        } else if (path == "/readyz") {
-          std::string why;
-          if (w.ready(&why)) {
-            a.body = R"({"status":"ready"})";
-          } else {
-            a.status = 503;
-            a.body = error_body(ErrorCode::upstream_unavailable, why, log::unix_ms_now());
-          }
-        } else if (path == "/metrics") {
-          a.content_type = "text/plain; version=0.0.4; charset=utf-8";
-          a.body = w.registry().render();
-        } else {
-          a.status = 404;
-          a.body = error_body(ErrorCode::not_found, "no such route", log::unix_ms_now());
-        }
-        return a;
-      });
+      status = std::make_unique<StatusServer>(hp.host, hp.port, [&w](std::string_view path) { return worker::status_route(w, path); });
       log::info("status routes listening", {{"address", hp.host}, {"port", static_cast<int>(status->port())}});
     }
     w.start();

@@ -581,7 +581,7 @@ TEST_F(PortalApiTest, InvalidConfigurationsAreRejectedFieldByField) {
 }
 
 TEST_F(PortalApiTest, WithoutAStripeKeyThePortalRoutesSaySo) {
-  start([](ingress::IngressConfig& c) { c.portal.stripe_api_key.clear(); });
+  start([](ingress::IngressConfig& c) { c.portal.stripe_api_key = Secret(); });
   auto res = post_session({{"customer_id", kCustomer}, {"workflow_type", "billing_review"}});
   EXPECT_EQ(res.status, 503);
   EXPECT_NE(res.body.find("STRIPE_API_KEY"), std::string::npos);

@@ -14,8 +14,8 @@ namespace stripe_sync::test {
 
 using namespace std::chrono_literals;
 
-Stack::Stack(StackBinaries bins, std::string webhook_secret)
-    : bins_(std::move(bins)), secret_(std::move(webhook_secret)) {
+Stack::Stack(StackBinaries bins, std::string webhook_secret, StackOptions options)
+    : bins_(std::move(bins)), secret_(std::move(webhook_secret)), options_(std::move(options)) {
   dir_ = (std::filesystem::temp_directory_path() / ("stripe-sync-stack-" + std::to_string(::getpid()))).string();
   std::filesystem::create_directories(dir_);
   broker_ = std::make_unique<ChildProcess>(std::vector<std::string>{bins_.cli, "broker"},
@@ -25,12 +25,12 @@ Stack::Stack(StackBinaries bins, std::string webhook_secret)
   bootstrap_ = *line;
   redis_ = std::make_unique<RedisServer>(/*persistent=*/true);
   ingress_port_ = free_port();
-  ingress_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{bins_.ingress},
-      std::vector<std::string>{"STRIPE_WEBHOOK_SECRET=" + secret_, "KAFKA_BROKERS=" + bootstrap_,
-                               "INGRESS_LISTEN=127.0.0.1:" + std::to_string(ingress_port_),
-                               "INGRESS_THREADS=2"},
-      dir_ + "/ingress.log");
+  worker_status_port_ = free_port();
+  std::vector<std::string> env{"STRIPE_WEBHOOK_SECRET=" + secret_, "KAFKA_BROKERS=" + bootstrap_,
+                               "INGRESS_LISTEN=127.0.0.1:" + std::to_string(ingress_port_), "INGRESS_THREADS=2",
+                               "REDIS_URL=" + redis_->url()};
+  env.insert(env.end(), options_.ingress_env.begin(), options_.ingress_env.end());
+  ingress_ = std::make_unique<ChildProcess>(std::vector<std::string>{bins_.ingress}, env, dir_ + "/ingress.log");
   bool up = eventually([&] {
     try {
       return HttpClient(ingress_port_).get("/readyz").status == 200;
@@ -66,11 +66,12 @@ Stack::~Stack() {
 }
 
 void Stack::start_worker() {
-  worker_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{bins_.worker},
-      std::vector<std::string>{"KAFKA_BROKERS=" + bootstrap_, "REDIS_URL=" + redis_->url(),
-                               "WORKER_THREADS=2", "REDIS_TIMEOUT_MS=1000"},
-      dir_ + "/worker-" + std::to_string(++worker_starts_) + ".log");
+  std::vector<std::string> env{"KAFKA_BROKERS=" + bootstrap_, "REDIS_URL=" + redis_->url(), "WORKER_THREADS=2",
+                               "REDIS_TIMEOUT_MS=1000",
+                               "WORKER_METRICS_LISTEN=127.0.0.1:" + std::to_string(worker_status_port_)};
+  env.insert(env.end(), options_.worker_env.begin(), options_.worker_env.end());
+  worker_ = std::make_unique<ChildProcess>(std::vector<std::string>{bins_.worker}, env,
+                                           dir_ + "/worker-" + std::to_string(++worker_starts_) + ".log");
 }
 
 void Stack::kill_worker() {
@@ -90,9 +91,21 @@ int Stack::count_in_worker_logs(const std::string& text) const {
   return n;
 }
 
-std::string Stack::cli(std::vector<std::string> args) {
+std::vector<std::string> Stack::log_lines() const {
+  std::vector<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    std::ifstream in(entry.path());
+    std::string line;
+    while (std::getline(in, line)) out.push_back(line);
+  }
+  return out;
+}
+
+std::string Stack::cli(std::vector<std::string> args, std::vector<std::string> env) {
   args.insert(args.begin(), bins_.cli);
-  ChildProcess p(args, {"KAFKA_BROKERS=" + bootstrap_, "REDIS_URL=" + redis_->url()}, dir_ + "/cli.log");
+  env.push_back("KAFKA_BROKERS=" + bootstrap_);
+  env.push_back("REDIS_URL=" + redis_->url());
+  ChildProcess p(args, env, dir_ + "/cli-" + std::to_string(++cli_runs_) + ".log");
   p.close_stdin();
   std::string out = p.read_all_stdout(60s);
   auto status = p.wait(30s);

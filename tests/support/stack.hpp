@@ -15,13 +15,21 @@ struct StackBinaries {
   std::string cli, ingress, worker;
 };
 
+// Extra NAME=value settings for the processes (portal keys, log level, ...).
+struct StackOptions {
+  std::vector<std::string> ingress_env;
+  std::vector<std::string> worker_env;
+};
+
 class Stack {
  public:
-  Stack(StackBinaries bins, std::string webhook_secret);
+  Stack(StackBinaries bins, std::string webhook_secret, StackOptions options = {});
   ~Stack();
 
   const std::string& bootstrap() const { return bootstrap_; }
   std::uint16_t ingress_port() const { return ingress_port_; }
+  std::uint16_t worker_status_port() const { return worker_status_port_; }  // WORKER_METRICS_LISTEN
+  const std::string& dir() const { return dir_; }
   RedisServer& redis() { return *redis_; }
   const std::string& secret() const { return secret_; }
 
@@ -29,12 +37,16 @@ class Stack {
   void kill_worker();  // SIGKILL: no drain, no commit
   // Lines of all worker logs so far that contain `text`.
   int count_in_worker_logs(const std::string& text) const;
-  // Runs `stripe-sync <args>` against this stack; returns its stdout, asserts exit status 0.
-  std::string cli(std::vector<std::string> args);
+  // Runs `stripe-sync <args>` against this stack (plus `env`); returns its stdout, asserts exit
+  // status 0.
+  std::string cli(std::vector<std::string> args, std::vector<std::string> env = {});
+  // Every line every process of the stack has logged so far (and the CLI's stderr).
+  std::vector<std::string> log_lines() const;
 
  private:
   StackBinaries bins_;
   std::string secret_;
+  StackOptions options_;
   std::string dir_;
   std::unique_ptr<ChildProcess> broker_;
   std::unique_ptr<RedisServer> redis_;
@@ -42,7 +54,9 @@ class Stack {
   std::unique_ptr<ChildProcess> worker_;
   std::string bootstrap_;
   std::uint16_t ingress_port_ = 0;
+  std::uint16_t worker_status_port_ = 0;
   int worker_starts_ = 0;
+  int cli_runs_ = 0;
 };
 
 }  // namespace stripe_sync::test

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <type_traits>
+
 #include <boost/json/parse.hpp>
 
 #include "common/log.hpp"
@@ -40,6 +42,19 @@ TEST(Log, JsonRecordIsOneLineWithItsFields) {
   EXPECT_EQ(v.at("event_id").as_string(), "evt_1");
   EXPECT_EQ(v.at("partition").as_int64(), 3);
   EXPECT_EQ(v.at("time").as_string(), "2026-11-24T06:00:00.000Z");
+}
+
+// Secrets are redacted by construction: a log field cannot be made from one, and nothing turns
+// one into a string implicitly (so neither an error body nor a metric label can take it).
+static_assert(!std::is_constructible_v<log::Field, std::string_view, const Secret&>);
+static_assert(!std::is_convertible_v<Secret, std::string_view>);
+static_assert(!std::is_convertible_v<Secret, std::string>);
+
+TEST(Log, SecretSettingsOnlyYieldTheirValueWhenAskedByName) {
+  Secret s = std::string("whsec_abc");
+  EXPECT_EQ(s.reveal(), "whsec_abc");
+  EXPECT_FALSE(s.empty());
+  EXPECT_EQ(reveal_all({Secret("a"), Secret("b")}), (std::vector<std::string>{"a", "b"}));
 }
 
 TEST(Log, TextRecordQuotesValues) {

@@ -1,0 +1,463 @@
+// Operating the pipeline, end to end with every component a real process: the counts /metrics
+// shows after a scripted run, backfill from Stripe's event list (the stand-in Stripe), and that no
+// log line of any process ever carries a secret.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <fstream>
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "common/signature.hpp"
+#include "common/topic_reader.hpp"
+#include "ingress/api_access.hpp"
+#include "tests/support/fake_stripe.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/stack.hpp"
+
+namespace stripe_sync {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+// Recognisable values: if any of them shows up in a log line, it leaked.
+constexpr const char* kWebhookSecret = "whsec_LEAKCHECK_webhook_0123456789";
+constexpr const char* kStripeKey = "sk_test_LEAKCHECK_stripe_0123456789";
+constexpr const char* kAppKey = "LEAKCHECK_app_key_0123456789";
+constexpr const char* kAdminKey = "LEAKCHECK_admin_key_0123456789";
+constexpr const char* kReturnSecret = "LEAKCHECK_return_secret_0123456789";
+
+test::StackBinaries binaries() { return {STRIPE_SYNC_CLI, STRIPE_INGRESS_BIN, STRIPE_WORKER_BIN}; }
+
+// A fixture event with its ids, time and customer replaced.
+std::string make_event(const std::string& fixture, const std::string& id, std::int64_t created,
+                       const std::string& customer, const std::function<void(json::object&)>& edit = {}) {
+  json::object ev = json::parse(test::read_fixture("events/" + fixture)).as_object();
+  ev["id"] = id;
+  ev["created"] = created;
+  json::object& data = ev["data"].as_object();
+  data.erase("previous_attributes");
+  json::object& obj = data["object"].as_object();
+  if (fixture.rfind("customer.", 0) == 0 && fixture.find("subscription") == std::string::npos) obj["id"] = customer;
+  else obj["customer"] = customer;
+  if (edit) edit(obj);
+  return json::serialize(ev);
+}
+
+std::string sign(const std::string& body, const std::string& secret) {
+  std::vector<std::string> s{secret};
+  return sign_payload(body, s, test::unix_now());
+}
+
+// The value of one series in Prometheus text ("name{labels}"), or -1 when absent.
+double metric(const std::string& text, const std::string& series) {
+  std::size_t at = 0;
+  while ((at = text.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
+    at += series.size();
+  }
+  return -1;
+}
+
+// An HTTP Date header for `unix_s`.
+std::string http_date(std::int64_t unix_s) {
+  std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+std::string scrape(std::uint16_t port) {
+  try {
+    auto r = test::HttpClient(port).get("/metrics");
+    return r.status == 200 ? r.body : std::string();
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+TEST(Operations, MetricsShowExactlyTheCountsOfAScriptedRun) {
+  test::Stack stack(binaries(), kWebhookSecret);
+  stack.start_worker();
+  const std::int64_t now = test::unix_now();
+  std::vector<std::string> events;
+  for (int i = 0; i < 20; ++i) {
+    events.push_back(make_event("customer.created.json", "evt_metrics_" + std::to_string(i), now - 60,
+                                "cus_metrics_" + std::to_string(i)));
+  }
+  int accepted = 0, forged = 0;
+  for (const auto& e : events) accepted += test::post_webhook(stack.ingress_port(), e, sign(e, kWebhookSecret)).status == 200;
+  for (int i = 0; i < 5; ++i) {  // signed with the wrong secret
+    forged += test::post_webhook(stack.ingress_port(), events[i], sign(events[i], "whsec_wrong")).status == 400;
+  }
+  for (int i = 0; i < 3; ++i) {  // Stripe delivers again: the same event id
+    accepted += test::post_webhook(stack.ingress_port(), events[i], sign(events[i], kWebhookSecret)).status == 200;
+  }
+  // A known type that names no customer: it can never apply, so it is dead-lettered.
+  std::string dead = make_event("customer.subscription.updated.json", "evt_metrics_dead", now - 60, "x",
+                                [](json::object& o) { o.erase("customer"); });
+  accepted += test::post_webhook(stack.ingress_port(), dead, sign(dead, kWebhookSecret)).status == 200;
+  ASSERT_EQ(accepted, 24);
+  ASSERT_EQ(forged, 5);
+
+  std::string in = scrape(stack.ingress_port());
+  EXPECT_EQ(metric(in, R"(stripe_ingress_webhooks_total{outcome="accepted",status="200"})"), 24) << in;
+  EXPECT_EQ(metric(in, R"(stripe_ingress_webhooks_total{outcome="invalid_signature",status="400"})"), 5);
+  EXPECT_EQ(metric(in, R"(stripe_ingress_webhooks_total{outcome="upstream_unavailable",status="503"})"), 0);
+  EXPECT_EQ(metric(in, "stripe_ingress_produce_seconds_count"), 24);
+  EXPECT_EQ(metric(in, "stripe_ingress_webhook_ack_seconds_count"), 24);
+  EXPECT_EQ(metric(in, R"(stripe_ingress_http_responses_total{code="4xx"})"), 5);
+
+  const std::string applied = R"(stripe_worker_events_total{type="customer.created",outcome="applied"})";
+  const std::string duplicate = R"(stripe_worker_events_total{type="customer.created",outcome="duplicate"})";
+  const std::string dead_lettered =
+      R"(stripe_worker_events_total{type="customer.subscription.updated",outcome="dead_lettered"})";
+  std::string w;
+  bool settled = test::eventually([&] {
+    w = scrape(stack.worker_status_port());
+    return metric(w, applied) + metric(w, duplicate) + metric(w, dead_lettered) == 24 &&
+           metric(w, "stripe_worker_dlq_messages") == 1;
+  }, 60s);
+  ASSERT_TRUE(settled) << w;
+  EXPECT_EQ(metric(w, applied), 20);
+  EXPECT_EQ(metric(w, duplicate), 3);
+  EXPECT_EQ(metric(w, dead_lettered), 1);
+  EXPECT_EQ(metric(w, "stripe_worker_end_to_end_seconds_count"), 23);  // applied or duplicate
+  EXPECT_EQ(metric(w, "stripe_worker_event_age_seconds_count"), 23);
+  EXPECT_EQ(metric(w, "stripe_worker_redis_retries_total"), 0);
+  EXPECT_EQ(metric(w, "stripe_worker_ready"), 1);
+  EXPECT_EQ(metric(w, "stripe_worker_assigned_partitions"), 6);
+  // Nothing left behind: every partition that has messages shows a lag of 0.
+  EXPECT_NE(w.find("# TYPE stripe_worker_consumer_lag gauge"), std::string::npos);
+  EXPECT_EQ(w.find(R"(stripe_worker_consumer_lag{partition="0"} 1)"), std::string::npos);
+  EXPECT_EQ(test::HttpClient(stack.worker_status_port()).get("/readyz").status, 200);
+  EXPECT_EQ(test::HttpClient(stack.worker_status_port()).get("/healthz").status, 200);
+  EXPECT_EQ(w.find(kWebhookSecret), std::string::npos);
+}
+
+// The stand-in for Stripe's event list: `events` newest first, pages of `limit`, created[gte],
+// starting_after, types[] and delivery_success honoured, one 429 on the second page's first ask.
+class EventList {
+ public:
+  explicit EventList(std::vector<std::string> newest_first) : events_(std::move(newest_first)) {}
+
+  test::FakeResponse answer(const test::FakeRequest& q) {
+    if (q.method != "GET" || q.path != "/v1/events") return {404, test::stripe_error_body("invalid_request_error", "no such route")};
+    std::lock_guard lock(mutex_);
+    ++asks_;
+    std::string after = q.param("starting_after");
+    if (!after.empty() && !throttled_) {
+      throttled_ = true;
+      return {429, test::stripe_error_body("rate_limit_error", "Too many requests"), {{"Retry-After", "1"}}};
+    }
+    std::int64_t gte = std::stoll(q.param("created[gte]"));
+    std::size_t limit = std::stoul(q.param("limit"));
+    bool started = after.empty();
+    json::array data;
+    bool more = false;
+    for (const auto& e : events_) {
+      json::object ev = json::parse(e).as_object();
+      if (!started) {
+        started = ev["id"].as_string() == after;
+        continue;
+      }
+      if (ev["created"].as_int64() < gte) continue;
+      if (data.size() == limit) {
+        more = true;
+        break;
+      }
+      data.push_back(ev);
+    }
+    return {200, json::serialize(json::object{{"object", "list"}, {"url", "/v1/events"}, {"has_more", more}, {"data", data}}),
+            {{"Date", "Tue, 24 Nov 2026 18:00:00 GMT"}}};
+  }
+  int asks() {
+    std::lock_guard lock(mutex_);
+    return asks_;
+  }
+
+ private:
+  std::vector<std::string> events_;
+  std::mutex mutex_;
+  int asks_ = 0;
+  bool throttled_ = false;
+};
+
+// Everything the worker wrote, except the audit entries' contents (only their count).
+std::map<std::string, std::string> snapshot(RedisClient& redis) {
+  std::map<std::string, std::string> out;
+  auto keys = redis.command({"KEYS", "stripe:{cus_*"});
+  for (const auto& k : keys->elements) {
+    auto type = redis.command({"TYPE", k.str});
+    std::string v = type->str + ":";
+    if (type->str == "hash") {
+      std::map<std::string, std::string> h;
+      auto all = redis.command({"HGETALL", k.str});
+      for (std::size_t i = 0; i + 1 < all->elements.size(); i += 2) h[all->elements[i].str] = all->elements[i + 1].str;
+      for (const auto& [f, x] : h) v += f + "=" + x + ";";
+    } else if (type->str == "set") {
+      std::set<std::string> m;
+      auto members = redis.command({"SMEMBERS", k.str});
+      for (const auto& e : members->elements) m.insert(e.str);
+      for (const auto& e : m) v += e + ";";
+    } else if (type->str == "stream") {
+      v += std::to_string(redis.command({"XLEN", k.str})->integer);
+    } else {
+      v += redis.command({"GET", k.str})->str;
+    }
+    out[k.str] = v;
+  }
+  return out;
+}
+
+TEST(Operations, BackfillProducesEveryListedEventOnceAndARepeatChangesNothing) {
+  // 50 customers, five events each, over the last hour: 250 events, three pages of 100.
+  const std::int64_t t0 = test::unix_now() - 3600;
+  std::vector<std::string> oldest_first;
+  for (int c = 0; c < 50; ++c) {
+    std::string cus = "cus_bf" + std::to_string(c), sub = "sub_bf" + std::to_string(c);
+    std::int64_t t = t0 + c * 60;
+    auto id = [&](int n) { return "evt_bf" + std::to_string(c) + "_" + std::to_string(n); };
+    oldest_first.push_back(make_event("customer.created.json", id(0), t, cus,
+                                      [&](json::object& o) { o["email"] = cus + "@example.com"; }));
+    oldest_first.push_back(make_event("customer.subscription.created.json", id(1), t + 1, cus,
+                                      [&](json::object& o) { o["id"] = sub; o["status"] = "trialing"; }));
+    oldest_first.push_back(make_event("customer.updated.json", id(2), t + 2, cus,
+                                      [&](json::object& o) { o["email"] = cus + "-v2@example.com"; }));
+    oldest_first.push_back(make_event("customer.subscription.updated.json", id(3), t + 3, cus,
+                                      [&](json::object& o) { o["id"] = sub; o["status"] = "active"; }));
+    oldest_first.push_back(make_event("customer.updated.json", id(4), t + 4, cus,
+                                      [&](json::object& o) { o["email"] = cus + "-final@example.com"; }));
+  }
+  // One event older than --since: listed by Stripe only if the filter were ignored.
+  std::vector<std::string> newest_first(oldest_first.rbegin(), oldest_first.rend());
+  newest_first.push_back(make_event("customer.updated.json", "evt_bf_too_old", t0 - 86400, "cus_bf0",
+                                    [](json::object& o) { o["email"] = "too-old@example.com"; }));
+  EventList list(newest_first);
+  test::FakeStripe stripe([&](const test::FakeRequest& q) { return list.answer(q); });
+
+  test::Stack stack(binaries(), kWebhookSecret);
+  stack.start_worker();
+  const std::vector<std::string> env{std::string("STRIPE_API_KEY=") + kStripeKey, "STRIPE_API_BASE=" + stripe.base_url()};
+  std::string out = stack.cli({"backfill", "--since", "2h"}, env);
+  EXPECT_NE(out.find("backfill: 250 events listed, 250 produced, 0 failed, 0 unreadable, 3 page(s)"), std::string::npos) << out;
+  EXPECT_EQ(list.asks(), 4);  // three pages and the retry of the throttled one
+  EXPECT_TRUE(stripe.violations().empty()) << stripe.violations().front();
+  for (const auto& q : stripe.requests()) {
+    EXPECT_EQ(q.param("limit"), "100");
+    EXPECT_EQ(q.headers.at("authorization"), std::string("Bearer ") + kStripeKey);
+  }
+
+  auto produced = read_topic(stack.bootstrap(), "stripe.events");
+  ASSERT_EQ(produced.size(), 250u);
+  std::map<std::string, int> seen;
+  for (const auto& m : produced) {
+    ++seen[m.header("stripe-event-id")];
+    EXPECT_EQ(m.header("source"), "backfill");
+    EXPECT_FALSE(m.header("ingress-received-ms").empty());
+    EXPECT_EQ(m.key.rfind("cus_bf", 0), 0u) << m.key;
+  }
+  EXPECT_EQ(seen.size(), 250u);
+  EXPECT_EQ(seen.count("evt_bf_too_old"), 0u);
+
+  auto redis = stack.redis().client();
+  const std::string applied_series = R"(stripe_worker_events_total{type="customer.updated",outcome="applied"})";
+  auto worker_total = [&](const std::string& outcome) {
+    std::string w = scrape(stack.worker_status_port());
+    double n = 0;
+    for (const char* t : {"customer.created", "customer.updated", "customer.subscription.created",
+                          "customer.subscription.updated"}) {
+      double v = metric(w, std::string("stripe_worker_events_total{type=\"") + t + "\",outcome=\"" + outcome + "\"}");
+      n += v > 0 ? v : 0;
+    }
+    return n;
+  };
+  // Events of one customer are applied in whatever order the pages gave them: the stamps decide.
+  ASSERT_TRUE(test::eventually([&] { return worker_total("applied") + worker_total("stale") == 250; }, 120s))
+      << scrape(stack.worker_status_port());
+  for (int c = 0; c < 50; ++c) {
+    std::string cus = "cus_bf" + std::to_string(c);
+    EXPECT_EQ(redis->command({"HGET", "stripe:{" + cus + "}:customer", "email"})->str, cus + "-final@example.com");
+    EXPECT_EQ(redis->command({"HGET", "stripe:{" + cus + "}:subscription:sub_bf" + std::to_string(c), "status"})->str,
+              "active");
+  }
+  auto before = snapshot(*redis);
+
+  // A second run: everything is produced again, and the worker keeps none of it.
+  out = stack.cli({"backfill", "--since", "2h"}, env);
+  EXPECT_NE(out.find("250 produced, 0 failed"), std::string::npos) << out;
+  EXPECT_EQ(read_topic(stack.bootstrap(), "stripe.events").size(), 500u);
+  ASSERT_TRUE(test::eventually([&] { return worker_total("duplicate") == 250; }, 120s))
+      << scrape(stack.worker_status_port());
+  auto after = snapshot(*redis);
+  EXPECT_EQ(before.size(), after.size());
+  EXPECT_TRUE(before == after) << "the second backfill changed the state or the audit";
+  EXPECT_TRUE(stripe.violations().empty());
+}
+
+TEST(Operations, UndeliveredBackfillAsksForFailedDeliveriesAndKeepsItsCursor) {
+  std::vector<std::string> events{make_event("customer.created.json", "evt_undelivered_1", test::unix_now() - 600, "cus_u1")};
+  std::mutex mutex;
+  std::vector<std::string> gte_seen;
+  test::FakeStripe stripe([&](const test::FakeRequest& q) -> test::FakeResponse {
+    std::lock_guard lock(mutex);
+    gte_seen.push_back(q.param("created[gte]"));
+    EXPECT_EQ(q.param("delivery_success"), "false");
+    json::array data;
+    for (const auto& e : events) data.push_back(json::parse(e));
+    return {200, json::serialize(json::object{{"object", "list"}, {"has_more", false}, {"data", data}}),
+            {{"Date", "Tue, 24 Nov 2026 18:00:00 GMT"}}};
+  });
+  test::Stack stack(binaries(), kWebhookSecret);
+  const std::vector<std::string> env{std::string("STRIPE_API_KEY=") + kStripeKey, "STRIPE_API_BASE=" + stripe.base_url()};
+  std::string out = stack.cli({"backfill", "--undelivered"}, env);
+  EXPECT_NE(out.find("1 events listed, 1 produced"), std::string::npos) << out;
+  // 2026-11-24T18:00:00Z (Stripe's Date) less five minutes of overlap.
+  EXPECT_EQ(stack.redis().client()->command({"GET", "stripe:backfill:undelivered:cursor"})->str, "1795542900");
+  stack.cli({"backfill", "--undelivered"}, env);
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(gte_seen.size(), 2u);
+  EXPECT_NEAR(std::stoll(gte_seen[0]), test::unix_now() - 30 * 86400, 120);  // first run: all Stripe keeps
+  EXPECT_EQ(gte_seen[1], "1795542900");                                       // then from the cursor
+  EXPECT_TRUE(stripe.violations().empty());
+}
+
+TEST(Operations, AnAmbiguousEventIsSettledByTheObjectFetchedFromStripe) {
+  json::object truth = json::parse(test::read_fixture("events/customer.updated.json")).at("data").at("object").as_object();
+  truth["id"] = "cus_reval";
+  truth["email"] = "truth@example.com";
+  const std::int64_t now = test::unix_now();
+  test::FakeStripe stripe([&](const test::FakeRequest& q) -> test::FakeResponse {
+    if (q.method == "GET" && q.path == "/v1/customers/cus_reval") {
+      return {200, json::serialize(truth), {{"Date", http_date(test::unix_now())}}};
+    }
+    return {404, test::stripe_error_body("invalid_request_error", "No such thing")};
+  });
+  test::StackOptions options;
+  options.worker_env = {"WORKER_REVALIDATE=1", std::string("STRIPE_API_KEY=") + kStripeKey,
+                        "STRIPE_API_BASE=" + stripe.base_url()};
+  test::Stack stack(binaries(), kWebhookSecret, options);
+  stack.start_worker();
+  // Two updates in the same second, neither naming what it changed: the second is ambiguous.
+  std::vector<std::string> events{
+      make_event("customer.created.json", "evt_reval_1", now - 30, "cus_reval"),
+      make_event("customer.updated.json", "evt_reval_2", now - 20, "cus_reval",
+                 [](json::object& o) { o["email"] = "a@example.com"; }),
+      make_event("customer.updated.json", "evt_reval_3", now - 20, "cus_reval",
+                 [](json::object& o) { o["email"] = "b@example.com"; })};
+  for (const auto& e : events) ASSERT_EQ(test::post_webhook(stack.ingress_port(), e, sign(e, kWebhookSecret)).status, 200);
+  std::string w;
+  ASSERT_TRUE(test::eventually([&] {
+    w = scrape(stack.worker_status_port());
+    return metric(w, R"(stripe_worker_revalidations_total{outcome="applied"})") == 1;
+  }, 60s)) << w;
+  EXPECT_EQ(metric(w, R"(stripe_worker_events_total{type="customer.updated",outcome="ambiguous"})"), 1);
+  EXPECT_EQ(metric(w, R"(stripe_api_requests_total{method="GET",code="200"})"), 1);
+  auto redis = stack.redis().client();
+  EXPECT_EQ(redis->command({"HGET", "stripe:{cus_reval}:customer", "email"})->str, "truth@example.com");
+  EXPECT_EQ(redis->command({"HEXISTS", "stripe:{cus_reval}:customer", "_revalidate"})->integer, 0);
+  ASSERT_EQ(stripe.requests().size(), 1u);
+  EXPECT_EQ(stripe.requests()[0].path, "/v1/customers/cus_reval");
+  EXPECT_TRUE(stripe.violations().empty());
+}
+
+TEST(Operations, NoLogLineOfAnyProcessCarriesASecret) {
+  std::mutex mutex;
+  int sessions = 0;
+  test::FakeStripe stripe([&](const test::FakeRequest& q) -> test::FakeResponse {
+    std::lock_guard lock(mutex);
+    if (q.method == "POST" && q.path == "/v1/billing_portal/sessions") {
+      ++sessions;
+      return {200, json::serialize(json::object{{"id", "bps_leak" + std::to_string(sessions)},
+                                                {"object", "billing_portal.session"},
+                                                {"customer", q.param("customer")},
+                                                {"return_url", q.param("return_url")},
+                                                {"url", "https://billing.stripe.com/p/session/test_leak"}})};
+    }
+    // Anything else fails, loudly: error paths log the most.
+    return {401, test::stripe_error_body("invalid_request_error", "Invalid API Key provided: sk_test_****6789")};
+  });
+  std::string keys_file = ::testing::TempDir() + "leak_api_keys";
+  std::ofstream(keys_file) << ingress::sha256_hex(kAppKey) << " app web\n"
+                           << ingress::sha256_hex(kAdminKey) << " admin ops\n";
+  test::StackOptions options;
+  options.ingress_env = {std::string("STRIPE_API_KEY=") + kStripeKey, "STRIPE_API_BASE=" + stripe.base_url(),
+                         "API_KEYS_FILE=" + keys_file, std::string("PORTAL_RETURN_SECRET=") + kReturnSecret,
+                         "LOG_LEVEL=debug"};
+  options.worker_env = {"LOG_LEVEL=debug", "WORKER_REVALIDATE=1", std::string("STRIPE_API_KEY=") + kStripeKey,
+                        "STRIPE_API_BASE=" + stripe.base_url()};
+  test::Stack stack(binaries(), kWebhookSecret, options);
+  stack.start_worker();
+
+  // Webhooks: good, forged, replayed with the secret itself as the signature, a same-second
+  // pair the worker revalidates (and Stripe refuses).
+  const std::int64_t now = test::unix_now();
+  std::string created = make_event("customer.created.json", "evt_leak_1", now - 30, "cus_leak");
+  std::string tie_a = make_event("customer.updated.json", "evt_leak_2", now - 20, "cus_leak",
+                                 [](json::object& o) { o["email"] = "a@example.com"; });
+  std::string tie_b = make_event("customer.updated.json", "evt_leak_3", now - 20, "cus_leak",
+                                 [](json::object& o) { o["email"] = "b@example.com"; });
+  for (const auto& e : {created, tie_a, tie_b}) {
+    ASSERT_EQ(test::post_webhook(stack.ingress_port(), e, sign(e, kWebhookSecret)).status, 200);
+  }
+  EXPECT_EQ(test::post_webhook(stack.ingress_port(), created, sign(created, "whsec_other")).status, 400);
+  EXPECT_EQ(test::post_webhook(stack.ingress_port(), created, std::string("t=1,v1=") + kWebhookSecret).status, 400);
+  ASSERT_TRUE(test::eventually([&] { return stack.count_in_worker_logs("evt_leak_3") > 0; }, 60s));
+
+  // Portal: the right key, a wrong one, the admin key where an app key belongs and back.
+  auto call = [&](const std::string& method, const std::string& target, const std::string& key, const std::string& body) {
+    return test::HttpClient(stack.ingress_port())
+        .request(method, target, body, {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}});
+  };
+  const std::string session = R"({"customer_id":"cus_leak","workflow_type":"billing_review"})";
+  EXPECT_EQ(call("POST", "/api/payment/portal/session", kAppKey, session).status, 200);
+  EXPECT_EQ(call("POST", "/api/payment/portal/session", std::string(kAppKey) + "x", session).status, 401);
+  EXPECT_EQ(call("GET", "/api/payment/portal/configuration", kAppKey, "").status, 403);
+  EXPECT_GE(call("GET", "/api/payment/portal/configuration", kAdminKey, "").status, 500);  // Stripe says 401
+  EXPECT_GE(call("POST", "/api/payment/customers/cus_leak", kAppKey, R"({"email":"c@example.com"})").status, 400);
+
+  // The CLI: a backfill that Stripe refuses.
+  std::string out;
+  {
+    std::vector<std::string> args{STRIPE_SYNC_CLI, "backfill", "--since", "1h"};
+    test::ChildProcess p(args, {"KAFKA_BROKERS=" + stack.bootstrap(), std::string("STRIPE_API_KEY=") + kStripeKey,
+                                "STRIPE_API_BASE=" + stripe.base_url(), "LOG_LEVEL=debug"},
+                         stack.dir() + "/cli-backfill.log");
+    p.close_stdin();
+    out = p.read_all_stdout(60s);
+    EXPECT_EQ(p.wait(30s), 1);  // Stripe said 401
+  }
+  EXPECT_EQ(out.find(kStripeKey), std::string::npos);
+
+  auto lines = stack.log_lines();
+  // The paths that handle secrets did run and log: rejections, Stripe's refusals, revalidation.
+  auto logged = [&](const std::string& text) {
+    return std::count_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+  };
+  EXPECT_EQ(logged("\"webhook rejected\""), 2);
+  EXPECT_GE(logged("\"revalidation failed\""), 1);
+  EXPECT_GE(logged("evt_leak_3"), 1);
+  int leaks = 0;
+  for (const auto& line : lines) {
+    for (const char* secret : {kWebhookSecret, kStripeKey, kAppKey, kAdminKey, kReturnSecret}) {
+      if (line.find(secret) != std::string::npos || line.find("LEAKCHECK") != std::string::npos) {
+        ++leaks;
+        ADD_FAILURE() << "a log line carries a secret: " << line;
+        break;
+      }
+    }
+  }
+  EXPECT_EQ(leaks, 0);
+}
+
+}  // namespace
+}  // namespace stripe_sync

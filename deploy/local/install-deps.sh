@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
   python3 python3-jsonschema python3-yaml   # tests: responses validated against schemas/openapi.yaml
+  docker-compose systemd                     # tests: deploy/compose.yaml and the units validated
   ca-certificates curl openssl
 )
 

@@ -6,7 +6,7 @@
 # Ctrl-C stops everything it started.
 #
 # Settings (environment): STRIPE_WEBHOOK_SECRET (else one is generated and kept in
-# .local/webhook-secret), INGRESS_PORT (8080), REDIS_PORT (6380: not the system Redis's 6379).
+# .local/webhook-secret), INGRESS_PORT (8080), REDIS_PORT (6380: not the system Redis's 6379), WORKER_STATUS_PORT (9091).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -89,10 +89,12 @@ STRIPE_WEBHOOK_SECRET="$secret" KAFKA_BROKERS="$bootstrap" REDIS_URL="redis://12
 pids+=($!)
 wait_for "stripe-ingress" 30 curl -sf "http://127.0.0.1:$ingress_port/readyz"
 
+worker_status_port="${WORKER_STATUS_PORT:-9091}"
 KAFKA_BROKERS="$bootstrap" REDIS_URL="redis://127.0.0.1:$redis_port/0" \
+  WORKER_METRICS_LISTEN="127.0.0.1:$worker_status_port" \
   setsid "$bin/worker/stripe-worker" 2>"$state/logs/worker.log" &
 pids+=($!)
-wait_for "stripe-worker" 30 grep -q '"partitions assigned"' "$state/logs/worker.log"
+wait_for "stripe-worker" 30 curl -sf "http://127.0.0.1:$worker_status_port/readyz"
 
 event=tests/fixtures/events/customer.created.json
 cat <<TXT
@@ -102,7 +104,7 @@ stripe-sync is running (logs in $state/logs/):
   webhook secret  $secret
   Kafka           $bootstrap (embedded, in memory)
   Redis           redis://127.0.0.1:$redis_port/0 (append-only file in $state/redis)
-  metrics         http://127.0.0.1:$ingress_port/metrics
+  metrics         http://127.0.0.1:$ingress_port/metrics (ingress), http://127.0.0.1:$worker_status_port/metrics (worker)
 
 Send a signed test event (the signature is computed when you paste it):
 

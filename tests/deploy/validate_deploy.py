@@ -107,6 +107,25 @@ def main():
         for b in ("stripe-ingress", "stripe-worker", "stripe-sync"):
             if b not in final:
                 problem(f"Dockerfile: {b} is not in the final image")
+        # The final stage must install the package of every library the binaries link directly
+        # (what debian:12-slim already has aside): read from the built binaries, not guessed.
+        installed = set(re.findall(r"\b(lib[a-z0-9.+-]+|ca-certificates)\b", final.split("useradd")[0]))
+        in_slim = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
+        if shutil.which("readelf") and shutil.which("dpkg"):
+            for binary in (ingress_bin, worker_bin, cli_bin):
+                dynamic = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True).stdout
+                for lib in re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic):
+                    path = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+                    m = re.search(r"\s" + re.escape(lib) + r" \(libc6,x86-64\) => (\S+)", path)
+                    if not m:
+                        continue
+                    owner = subprocess.run(["dpkg", "-S", os.path.realpath(m.group(1))], capture_output=True, text=True)
+                    if owner.returncode != 0:
+                        owner = subprocess.run(["dpkg", "-S", m.group(1)], capture_output=True, text=True)
+                    package = owner.stdout.split(":")[0].strip()
+                    if package and package not in installed and package not in in_slim:
+                        problem(f"Dockerfile: {os.path.basename(binary)} needs {lib} (package {package}), "
+                                "which the final stage does not install")
 
     # --- Kubernetes ------------------------------------------------------------------------
     docs = []

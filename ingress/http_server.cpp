@@ -10,6 +10,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <optional>
+#include <vector>
 
 #include "common/log.hpp"
 
@@ -225,12 +226,16 @@ void HttpServer::begin_shutdown() {
     boost::system::error_code ec;
     self->acceptor_.close(ec);
   });
-  std::lock_guard lock(sessions_mutex_);
-  for (auto& weak : sessions_) {
-    if (auto s = weak.lock()) {
-      asio::post(s->stream_.get_executor(), [s] { s->on_shutdown(); });
+  // Take the live sessions under the lock, post to them without it: the last reference to a
+  // session may be one of these, and its destructor untracks itself under the same lock.
+  std::vector<std::shared_ptr<HttpSession>> live;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    for (auto& weak : sessions_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
     }
   }
+  for (auto& s : live) asio::post(s->stream_.get_executor(), [s] { s->on_shutdown(); });
 }
 
 }  // namespace stripe_sync::ingress

@@ -1,5 +1,7 @@
 #include "common/envelope.hpp"
 
+#include <initializer_list>
+
 #include <simdjson.h>
 
 namespace stripe_sync {
@@ -19,14 +21,26 @@ namespace od = simdjson::ondemand;
 using simdjson::SIMDJSON_PADDING;
 
 // Calls on_field(key, value) for each field of `o`, in document order, in one forward pass.
-// on_field returns an EnvelopeResult; the first failure stops the walk.
+// on_field returns an EnvelopeResult; the first failure stops the walk. A key of `read` that
+// appears twice is refused: parsers disagree on which copy counts (this reader would keep the
+// last, the worker's DOM lookup the first), so such a body could be routed and deduplicated as
+// one event and applied as another.
 template <class OnField>
-EnvelopeResult for_each_field(od::object o, OnField&& on_field) {
+EnvelopeResult for_each_field(od::object o, std::initializer_list<std::string_view> read, OnField&& on_field) {
+  unsigned seen = 0;
   for (auto field : o) {
     od::field f;
     if (auto e = std::move(field).get(f)) return json_error(e);
     std::string_view k;
     if (auto e = f.unescaped_key().get(k)) return json_error(e);
+    unsigned bit = 1;
+    for (std::string_view r : read) {
+      if (k == r) {
+        if (seen & bit) return fail(EnvelopeStatus::wrong_type, "duplicate key: " + std::string(k));
+        seen |= bit;
+      }
+      bit <<= 1;
+    }
     if (auto r = on_field(k, f.value()); !r) return r;
   }
   return {};
@@ -48,7 +62,7 @@ EnvelopeResult read_id_like(od::value v, std::string& out, const char* path) {
     if (t == od::json_type::string) return read_string(v, out, path);
     od::object o;
     if (t == od::json_type::object && v.get_object().get(o) == simdjson::SUCCESS) {
-      return for_each_field(o, [&](std::string_view k, od::value fv) -> EnvelopeResult {
+      return for_each_field(o, {"id"}, [&](std::string_view k, od::value fv) -> EnvelopeResult {
         return k == "id" ? read_string(fv, out, path) : EnvelopeResult{};
       });
     }
@@ -65,7 +79,7 @@ EnvelopeResult read_object(od::value v, Envelope& out, bool& has_id) {
   od::object o;
   if (auto r = object_of(v, o, "data.object"); !r) return r;
   // Every field but these three is skipped unparsed (on-demand), though checked for structure.
-  return for_each_field(o, [&](std::string_view k, od::value fv) -> EnvelopeResult {
+  return for_each_field(o, {"object", "id", "customer"}, [&](std::string_view k, od::value fv) -> EnvelopeResult {
     if (k == "object") return read_string(fv, out.object_type, "data.object.object");
     if (k == "id") {
       has_id = true;
@@ -79,7 +93,7 @@ EnvelopeResult read_object(od::value v, Envelope& out, bool& has_id) {
 EnvelopeResult read_data(od::value v, Envelope& out, bool& has_object, bool& has_id) {
   od::object o;
   if (auto r = object_of(v, o, "data"); !r) return r;
-  return for_each_field(o, [&](std::string_view k, od::value fv) -> EnvelopeResult {
+  return for_each_field(o, {"object", "previous_attributes"}, [&](std::string_view k, od::value fv) -> EnvelopeResult {
     if (k == "object") {
       has_object = true;
       return read_object(fv, out, has_id);
@@ -87,7 +101,7 @@ EnvelopeResult read_data(od::value v, Envelope& out, bool& has_object, bool& has
     if (k == "previous_attributes") {
       od::object prev;
       if (auto r = object_of(fv, prev, "data.previous_attributes"); !r) return r;
-      return for_each_field(prev, [&](std::string_view pk, od::value pv) -> EnvelopeResult {
+      return for_each_field(prev, {"customer"}, [&](std::string_view pk, od::value pv) -> EnvelopeResult {
         return pk == "customer" ? read_id_like(pv, out.previous_customer, "data.previous_attributes.customer")
                                 : EnvelopeResult{};
       });
@@ -103,7 +117,8 @@ EnvelopeResult read_document(od::document& doc, Envelope& out) {
     return json_error(e);
   }
   bool has_data = false, has_object = false, has_object_id = false, has_created = false;
-  auto walked = for_each_field(top, [&](std::string_view k, od::value fv) -> EnvelopeResult {
+  auto walked = for_each_field(top, {"id", "type", "created", "livemode", "account", "data"},
+                               [&](std::string_view k, od::value fv) -> EnvelopeResult {
     if (k == "id") return read_string(fv, out.id, "id");
     if (k == "type") return read_string(fv, out.type, "type");
     if (k == "created") {

@@ -162,6 +162,22 @@ TEST(Envelope, SkipsTenThousandDeepNestingInAFieldItDoesNotRead) {
   EXPECT_EQ(env.object_id, "o");
 }
 
+TEST(Envelope, RefusesDuplicateKeysItReads) {
+  // This reader would keep the last copy, the worker's DOM lookup the first: refuse both.
+  Envelope env;
+  for (const char* body : {
+           R"({"id":"evt_a","id":"evt_b","type":"x","created":1,"data":{"object":{"id":"o"}}})",
+           R"({"id":"e","type":"x","created":1,"created":2,"data":{"object":{"id":"o"}}})",
+           R"({"id":"e","type":"x","created":1,"data":{"object":{"id":"o","customer":"cus_a","customer":"cus_b"}}})",
+           R"({"id":"e","type":"x","created":1,"data":{"object":{"id":"o"},"object":{"id":"p"}}})"}) {
+    auto r = read_envelope(body, env);
+    EXPECT_EQ(r.status, EnvelopeStatus::wrong_type) << body;
+    EXPECT_EQ(r.detail.rfind("duplicate key: ", 0), 0u) << r.detail;
+  }
+  // Keys it does not read may repeat (they are skipped, never interpreted here).
+  EXPECT_TRUE(read_envelope(R"({"id":"e","type":"x","created":1,"x":1,"x":2,"data":{"object":{"id":"o"}}})", env));
+}
+
 TEST(Envelope, RejectsTenThousandDeepNestingWhereItReads) {
   std::string body = R"({"id":"evt_1","type":"x","created":1,"data":{"object":{"id":"o","object":"t","customer":)";
   body += std::string(10000, '[') + std::string(10000, ']') + "}}}";

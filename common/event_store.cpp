@@ -107,7 +107,7 @@ ApplyResult result_of(const RedisValue& v) {
     r.error = v.str;
     return r;
   }
-  if (v.type != RedisValue::Type::array || v.elements.size() != 2) {
+  if (v.type != RedisValue::Type::array || v.elements.size() < 2) {
     r.error = "unexpected reply from apply_change.lua";
     return r;
   }
@@ -118,6 +118,7 @@ ApplyResult result_of(const RedisValue& v) {
               : o == "duplicate" ? ApplyOutcome::duplicate
                                  : ApplyOutcome::failed;
   r.changed = v.elements[1].str;
+  r.tie = v.elements.size() > 2 && v.elements[2].str == "1";
   return r;
 }
 }  // namespace

@@ -25,6 +25,7 @@ struct ApplyResult {
   ApplyOutcome outcome = ApplyOutcome::failed;
   std::string changed;  // comma-separated changed fields (applied only)
   std::string error;    // for failed: Redis's error for this record (permanent: a data error)
+  bool tie = false;     // same stamp as the stored state: decided by previous_attributes
 };
 
 // The keys one record touches (all in the slot of one hash tag).

@@ -491,11 +491,12 @@ struct Worker::Impl {
           case ApplyOutcome::ambiguous:
             counters.ambiguous++;
             metrics.event(r.event_type, kAmbiguous);
-            if (stripe) ambiguous.push_back(&r);
             break;
           case ApplyOutcome::duplicate: counters.duplicate++; metrics.event(r.event_type, kDuplicate); break;
           case ApplyOutcome::failed: dead.push_back({record_msgs[i], "script_error", res.error}); continue;
         }
+        // Ambiguous, or decided by previous_attributes on a tie: Stripe has the answer.
+        if (stripe && (res.outcome == ApplyOutcome::ambiguous || res.tie)) ambiguous.push_back(&r);
         if (std::string received = header(record_msgs[i], "ingress-received-ms"); !received.empty()) {
           std::int64_t ms = std::strtoll(received.c_str(), nullptr, 10);
           if (ms > 0) metrics.end_to_end_seconds.observe(seconds_since_ms(ms, done_ms));
@@ -514,12 +515,12 @@ struct Worker::Impl {
     return true;
   }
 
-  // WORKER_REVALIDATE: the event tied with a different stored one, so neither can be trusted to
-  // be the newer: fetch the object from Stripe and apply that snapshot (stamped with Stripe's
-  // Date). A failure leaves the object marked `_revalidate` for the next ambiguous event or a
+  // WORKER_REVALIDATE: the event tied with the stored state (same second and rank), so which is
+  // newer was decided by previous_attributes or not at all: fetch the object from Stripe and
+  // apply that snapshot (stamped with Stripe's Date). A failure leaves the object marked `_revalidate` for the next ambiguous event or a
   // portal return to settle; the event itself is already durable.
   void revalidate(const ChangeRecord& r) {
-    enum { kApplied, kFailed, kNotFound, kNotNewer };
+    enum { kRevalidated, kFetchFailed, kNotFound, kNotNewer };  // revalidations[] order
     if (r.key.find('/') != std::string::npos) return;  // Connect: needs the account's context
     StripeResult res;
     std::string object;
@@ -553,23 +554,23 @@ struct Worker::Impl {
                           {"detail", detail}});
     };
     if (!res.ok() && res.error != StripeError::not_found) {
-      return outcome(kFailed, "revalidation failed", to_string(res.error));
+      return outcome(kFetchFailed, "revalidation failed", to_string(res.error));
     }
     if (object.empty() || res.date_unix == 0) {
-      return outcome(res.date_unix == 0 && !object.empty() ? kFailed : kNotFound, "revalidation found nothing to apply",
+      return outcome(res.date_unix == 0 && !object.empty() ? kFetchFailed : kNotFound, "revalidation found nothing to apply",
                      res.date_unix == 0 ? "no Date header" : "not in Stripe's answer");
     }
     ChangeRecord snap;
     if (extract_snapshot(object, res.date_unix, "reval_" + r.event_id, "revalidate", snap).status !=
         ExtractStatus::record) {
-      return outcome(kFailed, "revalidation failed", "Stripe's object could not be read");
+      return outcome(kFetchFailed, "revalidation failed", "Stripe's object could not be read");
     }
     auto client = redis.acquire();
     EventStore store(*client, config.store);
     auto applied = store.apply(std::span(&snap, 1), now_ms());
-    if (!applied) return outcome(kFailed, "revalidation failed", "Redis unavailable");
+    if (!applied) return outcome(kFetchFailed, "revalidation failed", "Redis unavailable");
     ApplyOutcome o = (*applied)[0].outcome;
-    outcome(o == ApplyOutcome::applied ? kApplied : kNotNewer, "revalidated from Stripe", to_string(o));
+    outcome(o == ApplyOutcome::applied ? kRevalidated : kNotNewer, "revalidated from Stripe", to_string(o));
   }
 
   // Produces the original key, value and headers plus dlq-* headers; waits for the broker.

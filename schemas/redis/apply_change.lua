@@ -19,7 +19,7 @@
 -- then m: number of previous fields; then m name/value pairs (previous_attributes, restricted
 -- to stored fields)
 --
--- Returns { outcome, changed fields joined by "," } with outcome one of
+-- Returns { outcome, changed fields joined by ",", tie ('1' or '0') } with outcome one of
 -- applied | stale | ambiguous | duplicate.
 
 local obj, marker, audit, index, drop = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -31,7 +31,7 @@ local ttl, maxlen, now_ms, source = tonumber(ARGV[8]), ARGV[9], ARGV[10], ARGV[1
 local has_previous = ARGV[12] == '1'
 
 if redis.call('EXISTS', marker) == 1 then
-  return {'duplicate', ''}
+  return {'duplicate', '', '0'}
 end
 
 local n = tonumber(ARGV[13])
@@ -110,4 +110,8 @@ redis.call('XADD', audit, 'MAXLEN', '~', maxlen, '*',
            'event_id', event_id, 'type', event_type, 'object_id', object_id,
            'outcome', outcome, 'changed', changed_text, 'source', source)
 redis.call('SET', marker, outcome, 'EX', ttl)
-return {outcome, changed_text}
+-- The third element says the event tied with the stored state (same second, same rank): the
+-- previous_attributes rule decided it, and a value that returned to an earlier one within that
+-- second can fool the rule, so a worker with WORKER_REVALIDATE=1 confirms every tie at Stripe.
+local tie = (stored_stamp ~= 0 and not stored_deleted and stamp == stored_stamp) and '1' or '0'
+return {outcome, changed_text, tie}

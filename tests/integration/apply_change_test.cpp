@@ -155,6 +155,27 @@ TEST_F(ApplyChange, SameSecondUpdatesInOrderEndInTheLaterState) {
   EXPECT_EQ(hget("stripe:{cus_A}:subscription:sub_A", "status"), "past_due");
 }
 
+TEST_F(ApplyChange, AValueThatReturnsWithinOneSecondFoolsTheRuleAndIsFlaggedAsATie) {
+  // active -> past_due -> active in one second, the last arriving first: the middle one looks
+  // like the direct successor of the stored "active" and applies, though it is older (ABA).
+  // Only Stripe can tell, so every tie says so and WORKER_REVALIDATE=1 asks (chaos runner).
+  ASSERT_EQ(apply(subscription("evt_c", 100, 1, "incomplete", "")).outcome, ApplyOutcome::applied);
+  auto a = subscription("evt_a", 101, 2, "active", "incomplete");
+  auto b = subscription("evt_b", 101, 2, "past_due", "active");
+  auto c = subscription("evt_c2", 101, 2, "active", "past_due");
+  ApplyResult rc = apply(c);
+  EXPECT_EQ(rc.outcome, ApplyOutcome::applied);
+  EXPECT_FALSE(rc.tie);  // a newer second: no tie
+  ApplyResult ra = apply(a);
+  EXPECT_EQ(ra.outcome, ApplyOutcome::stale);
+  EXPECT_TRUE(ra.tie);
+  ApplyResult rb = apply(b);
+  EXPECT_EQ(rb.outcome, ApplyOutcome::applied);
+  EXPECT_TRUE(rb.tie);
+  EXPECT_EQ(hget("stripe:{cus_A}:subscription:sub_A", "status"), "past_due");  // wrong, and flagged
+  EXPECT_FALSE(apply(subscription("evt_d", 102, 2, "active", "past_due")).tie);
+}
+
 TEST_F(ApplyChange, TombstoneIsNeverRevived) {
   ASSERT_EQ(apply(from_fixture("customer.subscription.created.json")).outcome, ApplyOutcome::applied);
   ASSERT_EQ(apply(from_fixture("customer.subscription.deleted.json")).outcome, ApplyOutcome::applied);

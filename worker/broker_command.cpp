@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
+#include <thread>
 
 #include "common/config.hpp"
 #include "common/log.hpp"
@@ -20,6 +22,9 @@ const SettingSpec kBrokerSettings[] = {
     {"KAFKA_TOPIC", "stripe.events", "the events topic to create"},
     {"KAFKA_DLQ_TOPIC", "stripe.events.dlq", "the dead-letter topic to create"},
     {"", "6", "partitions of the events topic", false, false, "partitions"},
+    {"", "", "read fault commands on stdin, one a line, answering ok or error on stdout: "
+             "down <broker>, up <broker>, leader <topic> <partition> <broker> (for tests)",
+     false, false, "control", true},
     {"LOG_LEVEL", "warn", "debug, info, warn or error"},
     {"LOG_FORMAT", "json", "json or text"},
 };
@@ -67,9 +72,38 @@ int run_broker(const std::vector<std::string>& args) {
   log::info("embedded broker running (in memory only)",
             {{"bootstrap", bootstrap}, {"brokers", brokers}, {"partitions", partitions}});
 
+  const bool controlled = s.get_bool("control");
+  std::thread control;
+  if (controlled) {
+    // Detached on purpose: a blocking read of stdin cannot be interrupted; the process exits.
+    control = std::thread([&cluster] {
+      std::string line;
+      while (std::getline(std::cin, line)) {
+        std::istringstream in(line);
+        std::string verb, topic;
+        int a = 0, b = 0;
+        in >> verb;
+        try {
+          if (verb == "down" && (in >> a)) cluster.set_broker_down(a);
+          else if (verb == "up" && (in >> a)) cluster.set_broker_up(a);
+          else if (verb == "leader" && (in >> topic >> a >> b)) cluster.set_partition_leader(topic, a, b);
+          else throw std::invalid_argument("unknown command: " + line);
+          std::cout << "ok" << std::endl;
+          log::info("fault injected", {{"command", line}});
+        } catch (const std::exception& e) {
+          std::cout << "error " << e.what() << std::endl;
+        }
+      }
+    });
+    control.detach();
+  }
+
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log::info("embedded broker stopping", {{"signal", sig}});
+  // The control thread may sit in a read of stdin that nothing can interrupt: leave at once
+  // (the cluster is in memory and dies with the process).
+  if (controlled) std::_Exit(0);
   return 0;
 }
 

@@ -52,7 +52,9 @@ void RedisServer::start() {
   std::vector<std::string> argv{"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
                                 "127.0.0.1", "--dir", dir_, "--save", "", "--appendonly",
                                 persistent_ ? "yes" : "no", "--appendfsync", "always",
-                                "--daemonize", "no", "--loglevel", "warning"};
+                                "--daemonize", "no", "--loglevel", "warning",
+                                // chaos tests slow Redis down with DEBUG SLEEP
+                                "--enable-debug-command", "local"};
   if (cluster_) {
     argv.insert(argv.end(), {"--cluster-enabled", "yes", "--cluster-config-file", dir_ + "/nodes.conf"});
   }

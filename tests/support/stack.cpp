@@ -18,7 +18,7 @@ Stack::Stack(StackBinaries bins, std::string webhook_secret, StackOptions option
     : bins_(std::move(bins)), secret_(std::move(webhook_secret)), options_(std::move(options)) {
   dir_ = (std::filesystem::temp_directory_path() / ("stripe-sync-stack-" + std::to_string(::getpid()))).string();
   std::filesystem::create_directories(dir_);
-  broker_ = std::make_unique<ChildProcess>(std::vector<std::string>{bins_.cli, "broker"},
+  broker_ = std::make_unique<ChildProcess>(std::vector<std::string>{bins_.cli, "broker", "--control"},
                                            std::vector<std::string>{}, dir_ + "/broker.log");
   auto line = broker_->read_line(20s);
   if (!line) throw std::runtime_error("the embedded broker did not start");
@@ -26,11 +26,15 @@ Stack::Stack(StackBinaries bins, std::string webhook_secret, StackOptions option
   redis_ = std::make_unique<RedisServer>(/*persistent=*/true);
   ingress_port_ = free_port();
   worker_status_port_ = free_port();
+  start_ingress();
+}
+
+void Stack::start_ingress() {
   std::vector<std::string> env{"STRIPE_WEBHOOK_SECRET=" + secret_, "KAFKA_BROKERS=" + bootstrap_,
                                "INGRESS_LISTEN=127.0.0.1:" + std::to_string(ingress_port_), "INGRESS_THREADS=2",
                                "REDIS_URL=" + redis_->url()};
   env.insert(env.end(), options_.ingress_env.begin(), options_.ingress_env.end());
-  ingress_ = std::make_unique<ChildProcess>(std::vector<std::string>{bins_.ingress}, env, dir_ + "/ingress.log");
+  ingress_ = std::make_unique<ChildProcess>(std::vector<std::string>{bins_.ingress}, env, dir_ + "/ingress-" + std::to_string(++ingress_starts_) + ".log");
   bool up = eventually([&] {
     try {
       return HttpClient(ingress_port_).get("/readyz").status == 200;
@@ -39,6 +43,18 @@ Stack::Stack(StackBinaries bins, std::string webhook_secret, StackOptions option
     }
   }, 30s);
   if (!up) throw std::runtime_error("stripe-ingress did not become ready");
+}
+
+void Stack::restart_ingress() {
+  ingress_->signal(SIGTERM);
+  EXPECT_EQ(ingress_->wait(30s), 0) << "stripe-ingress did not drain and exit 0 on SIGTERM";
+  start_ingress();
+}
+
+bool Stack::broker_control(const std::string& command) {
+  broker_->write_stdin(command + "\n");
+  auto answer = broker_->read_line(10s);
+  return answer && *answer == "ok";
 }
 
 Stack::~Stack() {

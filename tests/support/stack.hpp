@@ -35,6 +35,11 @@ class Stack {
 
   void start_worker();
   void kill_worker();  // SIGKILL: no drain, no commit
+  // SIGTERM (drain, exit 0 asserted) and start again on the same port; waits until ready.
+  void restart_ingress();
+  // A fault command for the embedded broker (down N, up N, leader TOPIC PARTITION N); true
+  // when it answered ok.
+  bool broker_control(const std::string& command);
   // Lines of all worker logs so far that contain `text`.
   int count_in_worker_logs(const std::string& text) const;
   // Runs `stripe-sync <args>` against this stack (plus `env`); returns its stdout, asserts exit
@@ -55,6 +60,8 @@ class Stack {
   std::string bootstrap_;
   std::uint16_t ingress_port_ = 0;
   std::uint16_t worker_status_port_ = 0;
+  int ingress_starts_ = 0;
+  void start_ingress();
   int worker_starts_ = 0;
   int cli_runs_ = 0;
 };

@@ -1,0 +1,146 @@
+// The worker's engine in this process (so ThreadSanitizer sees every thread of it): a consumer
+// in a group on librdkafka's mock cluster, the pool applying partitions in parallel to a real
+// redis-server, a second worker joining and leaving (two rebalances), Redis going away and coming
+// back, and /metrics scraped all along. Every event must end applied once, in the newest state.
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <atomic>
+#include <thread>
+
+#include "common/envelope.hpp"
+#include "common/event_message.hpp"
+#include "common/kafka_producer.hpp"
+#include "common/mock_cluster.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/redis_server.hpp"
+#include "worker/worker.hpp"
+
+namespace stripe_sync {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr int kCustomers = 60;
+constexpr int kUpdates = 20;  // per customer, one a second
+
+class WorkerPool : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_ = std::make_unique<MockKafkaCluster>(3);
+    cluster_->create_topic("stripe.events", 6);
+    cluster_->create_topic("stripe.events.dlq", 1);
+    redis_ = std::make_unique<test::RedisServer>(/*persistent=*/true);
+  }
+
+  worker::WorkerConfig config() const {
+    worker::WorkerConfig c;
+    c.kafka_brokers = cluster_->bootstrap_servers();
+    c.redis = redis_->endpoint();
+    c.redis_timeout = 500ms;
+    c.backoff_max = 1000ms;
+    c.threads = 4;
+    c.batch_size = 16;
+    return c;
+  }
+
+  // Every customer's updates, produced in order of creation (as Stripe would send them).
+  void produce_all() {
+    ProducerConfig pc;
+    pc.brokers = cluster_->bootstrap_servers();
+    pc.topics = {"stripe.events"};
+    KafkaProducer producer(pc);
+    json::object base = json::parse(test::read_fixture("events/customer.updated.json")).as_object();
+    boost::asio::io_context ioc;
+    std::vector<std::string> bodies;
+    bodies.reserve(kCustomers * kUpdates);
+    std::atomic<int> ok{0};
+    for (int u = 0; u < kUpdates; ++u) {
+      for (int c = 0; c < kCustomers; ++c) {
+        json::object ev = base;
+        ev["id"] = "evt_pool_" + std::to_string(c) + "_" + std::to_string(u);
+        ev["created"] = 1795500000 + u;
+        json::object& data = ev["data"].as_object();
+        data.erase("previous_attributes");
+        data["object"].as_object()["id"] = "cus_pool" + std::to_string(c);
+        data["object"].as_object()["email"] = "v" + std::to_string(u) + "@example.com";
+        bodies.push_back(json::serialize(ev));
+        Envelope env;
+        ASSERT_TRUE(read_envelope(bodies.back(), env));
+        EventHeaders headers;
+        std::string key = env.partition_key();
+        producer.publish(event_message("stripe.events", env, key, bodies.back(), 1795500000000, "webhook", headers),
+                         ioc.get_executor(), [&](PublishResult r) { ok += r.status == PublishStatus::ok; });
+      }
+    }
+    auto work = boost::asio::make_work_guard(ioc);  // delivery reports are posted here
+    const auto until = std::chrono::steady_clock::now() + 60s;
+    while (ok.load() < kCustomers * kUpdates && std::chrono::steady_clock::now() < until) ioc.run_one_for(100ms);
+    ASSERT_EQ(ok.load(), kCustomers * kUpdates);
+  }
+
+  std::int64_t markers() {
+    auto c = redis_->client();
+    std::int64_t n = 0;
+    for (int i = 0; i < kCustomers; ++i) {
+      auto v = c->command({"EVAL", "return #redis.call('KEYS', ARGV[1])", "0", "stripe:{cus_pool" + std::to_string(i) + "}:event:*"});
+      if (!v) return -1;
+      n += v->integer;
+    }
+    return n;
+  }
+
+  std::unique_ptr<MockKafkaCluster> cluster_;
+  std::unique_ptr<test::RedisServer> redis_;
+};
+
+TEST_F(WorkerPool, TwoWorkersARebalanceAndARedisOutageApplyEveryEventOnceInOrder) {
+  produce_all();
+  worker::Worker a(config());
+  std::atomic<bool> scraping{true};
+  std::thread scraper([&] {  // /metrics and /readyz read the pool's state from another thread
+    while (scraping.load()) {
+      std::string text = a.registry().render();
+      std::string why;
+      a.ready(&why);
+      EXPECT_NE(text.find("stripe_worker_assigned_partitions"), std::string::npos);
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  a.start();
+  const std::int64_t total = kCustomers * kUpdates;
+  ASSERT_TRUE(test::eventually([&] { return markers() >= total / 5; }, 60s));
+  {
+    worker::Worker b(config());  // joins: the partitions are shared out again
+    b.start();
+    ASSERT_TRUE(test::eventually([&] { return markers() >= total / 2; }, 60s));
+    redis_->stop();
+    std::this_thread::sleep_for(1500ms);  // the outage itself: both workers back off
+    redis_->start();
+    b.stop();  // leaves: its partitions come back to `a`
+  }
+  ASSERT_TRUE(test::eventually([&] { return markers() == total; }, 120s)) << markers() << " of " << total;
+  scraping = false;
+  scraper.join();
+  a.stop();
+
+  auto c = redis_->client();
+  for (int i = 0; i < kCustomers; ++i) {
+    std::string cus = "cus_pool" + std::to_string(i);
+    EXPECT_EQ(c->command({"HGET", "stripe:{" + cus + "}:customer", "email"})->str,
+              "v" + std::to_string(kUpdates - 1) + "@example.com")
+        << cus;
+    // One audit entry per event: nothing applied twice, nothing lost.
+    EXPECT_EQ(c->command({"XLEN", "stripe:{" + cus + "}:audit"})->integer, kUpdates) << cus;
+  }
+  EXPECT_GT(a.counters().applied.load(), 0u);
+}
+
+}  // namespace
+}  // namespace stripe_sync

@@ -333,6 +333,10 @@ struct Worker::Impl {
       }
       log::info("partitions assigned", {{"count", parts->cnt}});
       rd_kafka_assign(rk, parts);
+      // A partition paused here before a rebalance (Redis down) stays paused inside librdkafka
+      // when it comes back to us, while its new state says it is not: it would never be fetched
+      // again. Every assigned partition starts resumed.
+      rd_kafka_resume_partitions(rk, parts);
       return;
     }
     // Revoked: let a batch in progress finish, abandon what is queued (it was not committed

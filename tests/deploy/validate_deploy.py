@@ -111,10 +111,15 @@ def main():
         # (what debian:12-slim already has aside): read from the built binaries, not guessed.
         installed = set(re.findall(r"\b(lib[a-z0-9.+-]+|ca-certificates)\b", final.split("useradd")[0]))
         in_slim = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
+        # The sanitizer runtimes belong to the asan/tsan test builds, not to the image (which the
+        # Dockerfile builds with the release preset).
+        sanitizer = re.compile(r"^lib(asan|ubsan|tsan|lsan)\.so")
         if shutil.which("readelf") and shutil.which("dpkg"):
             for binary in (ingress_bin, worker_bin, cli_bin):
                 dynamic = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True).stdout
                 for lib in re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic):
+                    if sanitizer.match(lib):
+                        continue
                     path = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
                     m = re.search(r"\s" + re.escape(lib) + r" \(libc6,x86-64\) => (\S+)", path)
                     if not m:

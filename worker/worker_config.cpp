@@ -17,6 +17,7 @@ const SettingSpec kSettings[] = {
     {"DEDUPE_TTL_S", "3024000", "how long an event id is remembered (35 days)"},
     {"AUDIT_MAXLEN", "1000", "approximate length cap of each customer's audit stream"},
     {"REDIS_TIMEOUT_MS", "2000", "Redis connect and command timeout"},
+    {"WORKER_FETCH_WAIT_MS", "100", "longest a fetch waits at the broker for new events (fetch.wait.max.ms); the embedded broker always waits this long on an empty partition, so local runs use 5"},
     {"WORKER_METRICS_LISTEN", "127.0.0.1:9091", "host:port serving /metrics, /healthz and /readyz; off to disable"},
     {"WORKER_REVALIDATE", "0", "1: when an event ties with a different stored one, fetch the object from Stripe"},
     {"STRIPE_API_KEY", "", "Stripe secret key (sk_...), needed by WORKER_REVALIDATE=1", false, true},
@@ -41,6 +42,7 @@ WorkerConfig worker_config_from(const Settings& s) {
   c.threads = static_cast<int>(s.get_int("WORKER_THREADS", 1, 256));
   c.batch_size = static_cast<std::size_t>(s.get_int("WORKER_BATCH", 1, 10000));
   c.redis_timeout = s.get_ms("REDIS_TIMEOUT_MS", 50, 60000);
+  c.fetch_wait = s.get_ms("WORKER_FETCH_WAIT_MS", 1, 10000);
   c.metrics_listen = s.get("WORKER_METRICS_LISTEN");
   if (c.metrics_listen != "off") parse_host_port(c.metrics_listen, "WORKER_METRICS_LISTEN");
   c.revalidate = s.get_bool("WORKER_REVALIDATE");

@@ -22,6 +22,7 @@ struct WorkerConfig {
   int threads = 2;
   std::size_t batch_size = 64;                      // events per pipelined round trip
   std::chrono::milliseconds redis_timeout{2000};
+  std::chrono::milliseconds fetch_wait{100};        // fetch.wait.max.ms
   std::chrono::milliseconds backoff_max{5000};      // cap of the Redis retry backoff
   std::chrono::milliseconds drain_timeout{10000};   // SIGTERM: how long queued events may take
   std::string metrics_listen = "127.0.0.1:9091";    // host:port of /metrics, /healthz, /readyz; "off"

@@ -91,7 +91,7 @@ wait_for "stripe-ingress" 30 curl -sf "http://127.0.0.1:$ingress_port/readyz"
 
 worker_status_port="${WORKER_STATUS_PORT:-9091}"
 KAFKA_BROKERS="$bootstrap" REDIS_URL="redis://127.0.0.1:$redis_port/0" \
-  WORKER_METRICS_LISTEN="127.0.0.1:$worker_status_port" \
+  WORKER_METRICS_LISTEN="127.0.0.1:$worker_status_port" WORKER_FETCH_WAIT_MS="${WORKER_FETCH_WAIT_MS:-5}" \
   setsid "$bin/worker/stripe-worker" 2>"$state/logs/worker.log" &
 pids+=($!)
 wait_for "stripe-worker" 30 curl -sf "http://127.0.0.1:$worker_status_port/readyz"

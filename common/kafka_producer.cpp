@@ -1,7 +1,16 @@
 #include "common/kafka_producer.hpp"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <cstring>
+#include <mutex>
+#include <system_error>
 
 #include "common/config.hpp"
 #include "common/kafka_handles.hpp"
@@ -66,13 +75,92 @@ void complete(Pending* raw, PublishResult result) {
   });
 }
 
+// Serves the producer's report queue on an io_context. librdkafka writes to `fd` (an eventfd)
+// when its main queue gets work; the handler reads it and polls on an I/O thread, where the
+// report callback runs. Owned by its pending handlers as well as the producer, so it outlives
+// whichever goes last; `rk` is only touched under `mutex` while not `stopped`, and the producer
+// stops it before destroying the handle.
+class ReportPump : public std::enable_shared_from_this<ReportPump> {
+ public:
+  ReportPump(boost::asio::io_context& ioc, rd_kafka_t* rk, int fd)
+      : strand_(boost::asio::make_strand(ioc)), descriptor_(strand_, fd), fallback_(strand_), rk_(rk) {}
+
+  void start() {
+    boost::asio::post(strand_, [self = shared_from_this()] {
+      if (self->stopped()) return;
+      self->arm();
+      self->arm_fallback();
+    });
+  }
+
+  // From the producer's destructor, any thread. After it returns, rk is never touched again;
+  // the waits still pending end when the context next runs, so they hold no work.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+    }
+    boost::asio::post(strand_, [self = shared_from_this()] {
+      boost::system::error_code ignored;
+      self->descriptor_.cancel(ignored);
+      self->fallback_.cancel();
+    });
+  }
+
+ private:
+  void arm() {
+    descriptor_.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                           [self = shared_from_this()](boost::system::error_code ec) {
+                             if (ec) return;
+                             std::uint64_t count;
+                             if (::read(self->descriptor_.native_handle(), &count, sizeof count) < 0) {
+                               // EAGAIN: a spurious wake-up; nothing else can fail on an eventfd.
+                             }
+                             if (!self->poll()) return;
+                             self->arm();
+                           });
+  }
+
+  // A wake-up lost between librdkafka's write and our read would strand reports until the next
+  // one; this bounds that to 200 ms (it also serves error callbacks on an idle producer).
+  void arm_fallback() {
+    fallback_.expires_after(std::chrono::milliseconds(200));
+    fallback_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || !self->poll()) return;
+      self->arm_fallback();
+    });
+  }
+
+  bool stopped() {
+    std::lock_guard lock(mutex_);
+    return stopped_;
+  }
+
+  bool poll() {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return false;
+    while (rd_kafka_poll(rk_, 0) > 0) {
+    }
+    return true;
+  }
+
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  boost::asio::posix::stream_descriptor descriptor_;  // owns the eventfd
+  boost::asio::steady_timer fallback_;
+  rd_kafka_t* rk_;
+  std::mutex mutex_;
+  bool stopped_ = false;
+};
+
 }  // namespace
 
 struct KafkaProducer::Impl {
   kafka::HandlePtr handle;
   std::vector<std::pair<std::string, kafka::TopicPtr>> topics;
   std::atomic<bool> running{true};
-  std::thread poller;
+  std::thread poller;                 // without an io_context
+  kafka::QueuePtr main_queue;         // with one: the queue whose io event feeds `pump`
+  std::shared_ptr<ReportPump> pump;
 
   rd_kafka_topic_t* topic(std::string_view name) const {
     for (const auto& [n, t] : topics)
@@ -82,6 +170,25 @@ struct KafkaProducer::Impl {
 };
 
 KafkaProducer::KafkaProducer(const ProducerConfig& config) : impl_(std::make_unique<Impl>()) {
+  create(config);
+  impl_->poller = std::thread([impl = impl_.get()] {
+    while (impl->running.load(std::memory_order_acquire)) rd_kafka_poll(impl->handle.get(), 100);
+  });
+}
+
+KafkaProducer::KafkaProducer(const ProducerConfig& config, boost::asio::io_context& reports_on)
+    : impl_(std::make_unique<Impl>()) {
+  create(config);
+  int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "eventfd for Kafka delivery reports");
+  impl_->pump = std::make_shared<ReportPump>(reports_on, impl_->handle.get(), fd);  // owns fd now
+  impl_->main_queue.reset(rd_kafka_queue_get_main(impl_->handle.get()));
+  static const std::uint64_t kOne = 1;  // an eventfd takes 8-byte writes
+  rd_kafka_queue_io_event_enable(impl_->main_queue.get(), fd, &kOne, sizeof kOne);
+  impl_->pump->start();
+}
+
+void KafkaProducer::create(const ProducerConfig& config) {
   kafka::ConfPtr conf(rd_kafka_conf_new());
   // Correctness settings: the broker has it on every in-sync replica before we say 200, and
   // retries never duplicate or reorder within a partition.
@@ -119,15 +226,18 @@ KafkaProducer::KafkaProducer(const ProducerConfig& config) : impl_(std::make_uni
     if (!topic) throw ConfigError("cannot create Kafka topic handle for " + t);
     impl_->topics.emplace_back(t, std::move(topic));
   }
-  impl_->poller = std::thread([impl = impl_.get()] {
-    while (impl->running.load(std::memory_order_acquire)) rd_kafka_poll(impl->handle.get(), 100);
-  });
 }
 
 KafkaProducer::~KafkaProducer() {
-  flush(std::chrono::milliseconds(1000));
-  impl_->running.store(false, std::memory_order_release);
-  impl_->poller.join();
+  flush(std::chrono::milliseconds(1000));  // rd_kafka_flush serves reports itself
+  if (impl_->pump) {
+    impl_->pump->stop();  // waits for a poll in progress on an I/O thread
+    rd_kafka_queue_io_event_enable(impl_->main_queue.get(), -1, nullptr, 0);
+    impl_->main_queue.reset();
+  } else {
+    impl_->running.store(false, std::memory_order_release);
+    impl_->poller.join();
+  }
   rd_kafka_poll(impl_->handle.get(), 0);  // last delivery reports
   impl_->topics.clear();
 }

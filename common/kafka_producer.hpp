@@ -1,7 +1,9 @@
 #pragma once
 // The idempotent, acks=all Kafka producer. Delivery reports are taken off librdkafka's threads
-// by our own poll thread and posted to the executor the caller named, so a request's completion
-// runs on that request's strand.
+// and posted to the executor the caller named, so a request's completion runs on that request's
+// strand. Who takes them: a poll thread of the producer's own, or, given an io_context, that
+// context's threads (librdkafka signals an eventfd when reports are waiting; a handler there
+// polls), which saves a thread hop and a wake-up per report on the ingress's hot path.
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -12,6 +14,10 @@
 #include <vector>
 
 #include "common/event_publisher.hpp"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace stripe_sync {
 
@@ -29,6 +35,9 @@ class KafkaProducer final : public EventPublisher {
  public:
   // Throws ConfigError when librdkafka refuses the configuration.
   explicit KafkaProducer(const ProducerConfig& config);
+  // Reports are served on `reports_on`'s threads. The context must outlive the producer; it
+  // need not be running when the producer is destroyed (the destructor polls for itself).
+  KafkaProducer(const ProducerConfig& config, boost::asio::io_context& reports_on);
   ~KafkaProducer() override;  // flushes for at most 1 s, then purges
 
   void publish(OutgoingMessage message, boost::asio::any_io_executor executor,
@@ -48,6 +57,8 @@ class KafkaProducer final : public EventPublisher {
   std::size_t in_flight() const;
 
  private:
+  void create(const ProducerConfig& config);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

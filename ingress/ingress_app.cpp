@@ -25,6 +25,7 @@ ProducerConfig producer_config(const IngressConfig& c) {
   p.brokers = c.kafka_brokers;
   p.topics = {c.kafka_topic};
   p.message_timeout = c.produce_timeout;
+  p.linger = c.linger;
   // Room for the largest body we accept plus headers and record overhead.
   p.max_message_bytes = c.max_body_bytes + 64 * 1024;
   p.client_id = "stripe-ingress";
@@ -37,7 +38,7 @@ ProducerConfig producer_config(const IngressConfig& c) {
 struct IngressApp::Impl {
   explicit Impl(IngressConfig c)
       : config(std::move(c)),
-        producer(producer_config(config)),
+        producer(producer_config(config), ioc),
         metrics(registry),
         handler(config, producer, metrics, Clock::system()),
         work(boost::asio::make_work_guard(ioc)),
@@ -80,10 +81,10 @@ struct IngressApp::Impl {
 
   IngressConfig config;
   metrics::Registry registry;
+  boost::asio::io_context ioc;  // before the producer: it serves the delivery reports
   KafkaProducer producer;
   IngressMetrics metrics;
   IngressHandler handler;
-  boost::asio::io_context ioc;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
   std::shared_ptr<HttpServer> server;
   boost::asio::thread_pool portal_pool;  // blocking Stripe and Redis calls of the portal API

@@ -15,6 +15,7 @@ const SettingSpec kSettings[] = {
     {"WEBHOOK_TOLERANCE_S", "300", "largest accepted |now - t| of a signature, seconds (0 disables the check)"},
     {"WEBHOOK_MAX_BYTES", "1048576", "largest accepted webhook body; larger answers 413"},
     {"INGRESS_PRODUCE_TIMEOUT_MS", "5000", "how long a webhook waits for the broker before 503"},
+    {"INGRESS_LINGER_MS", "1", "how long the producer gathers events into one batch (linger.ms): fewer, larger produce requests against a longer wait for the 200"},
     {"INGRESS_HEADER_TIMEOUT_MS", "10000", "deadline to receive a request's headers (also the keep-alive idle limit)"},
     {"INGRESS_BODY_TIMEOUT_MS", "30000", "deadline to receive a request's body"},
     {"INGRESS_MAX_CONNECTIONS", "10000", "open connections beyond this are closed at accept"},
@@ -60,6 +61,7 @@ IngressConfig ingress_config_from(const Settings& s) {
   c.tolerance_s = s.get_int("WEBHOOK_TOLERANCE_S", 0, 86400);
   c.max_body_bytes = static_cast<std::size_t>(s.get_int("WEBHOOK_MAX_BYTES", 1024, 64 << 20));
   c.produce_timeout = s.get_ms("INGRESS_PRODUCE_TIMEOUT_MS", 100, 300000);
+  c.linger = s.get_ms("INGRESS_LINGER_MS", 0, 1000);
   c.header_timeout = s.get_ms("INGRESS_HEADER_TIMEOUT_MS", 100, 3600000);
   c.body_timeout = s.get_ms("INGRESS_BODY_TIMEOUT_MS", 100, 3600000);
   c.max_connections = static_cast<std::size_t>(s.get_int("INGRESS_MAX_CONNECTIONS", 1, 1000000));

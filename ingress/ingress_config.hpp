@@ -24,6 +24,7 @@ struct IngressConfig {
   std::int64_t tolerance_s = 300;
   std::size_t max_body_bytes = 1 << 20;
   std::chrono::milliseconds produce_timeout{5000};
+  std::chrono::milliseconds linger{1};  // the producer's linger.ms: batching against ack latency
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds body_timeout{30000};
   std::size_t max_connections = 10000;

@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -39,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/json_writer.hpp"
 #include "common/signature.hpp"
 
 namespace {
@@ -297,8 +299,6 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::min(i, sorted.size() - 1)];
 }
 
-double rounded(double v) { return static_cast<double>(static_cast<long long>(v * 1000 + 0.5)) / 1000; }
-
 std::string cpu_model() {
   std::ifstream in("/proc/cpuinfo");
   for (std::string line; std::getline(in, line);) {
@@ -350,28 +350,50 @@ int main(int argc, char** argv) {
   const auto n = static_cast<double>(all.latencies_us.size());
   const long ok = all.statuses.count(200) ? all.statuses[200] : 0;
 
-  boost::json::object status;
-  for (auto [k, v] : all.statuses) status[std::to_string(k)] = v;
-  boost::json::object latency{
-      {"p50", rounded(percentile(all.latencies_us, 50) / 1000)},
-      {"p90", rounded(percentile(all.latencies_us, 90) / 1000)},
-      {"p99", rounded(percentile(all.latencies_us, 99) / 1000)},
-      {"p99.9", rounded(percentile(all.latencies_us, 99.9) / 1000)},
-      {"max", rounded(all.latencies_us.empty() ? 0 : all.latencies_us.back() / 1000)}};
-  boost::json::object out{
-      {"mode", opt.rate > 0 ? "open" : "closed"},
-      {"target_rate", opt.rate},
-      {"connections", opt.connections},
-      {"threads", opt.threads},
-      {"body_bytes", s.body_bytes},
-      {"seconds", rounded(elapsed)},
-      {"requests", all.latencies_us.size()},
-      {"requests_per_s", rounded(n / elapsed)},
-      {"ok_per_s", rounded(static_cast<double>(ok) / elapsed)},
-      {"status", status},
-      {"errors", all.errors},
-      {"latency_ms", latency},
-      {"machine", {{"cores", std::thread::hardware_concurrency()}, {"cpu", cpu_model()}}}};
-  std::cout << boost::json::serialize(out) << std::endl;
+  // One JSON line, numbers in plain decimals (Boost.JSON would print 2.63 as 2.63E0).
+  auto num = [](double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f", v);
+    return std::string(buf);
+  };
+  std::string status;
+  {
+    stripe_sync::JsonObjectWriter w(status);
+    for (auto [k, v] : all.statuses) w.field(std::to_string(k), static_cast<std::int64_t>(v));
+    w.close();
+  }
+  std::string latency;
+  {
+    stripe_sync::JsonObjectWriter w(latency);
+    w.raw_field("p50", num(percentile(all.latencies_us, 50) / 1000))
+        .raw_field("p90", num(percentile(all.latencies_us, 90) / 1000))
+        .raw_field("p99", num(percentile(all.latencies_us, 99) / 1000))
+        .raw_field("p99.9", num(percentile(all.latencies_us, 99.9) / 1000))
+        .raw_field("max", num(all.latencies_us.empty() ? 0 : all.latencies_us.back() / 1000));
+    w.close();
+  }
+  std::string machine;
+  {
+    stripe_sync::JsonObjectWriter w(machine);
+    w.field("cores", static_cast<std::int64_t>(std::thread::hardware_concurrency())).field("cpu", cpu_model());
+    w.close();
+  }
+  std::string out;
+  stripe_sync::JsonObjectWriter w(out);
+  w.field("mode", opt.rate > 0 ? "open" : "closed")
+      .raw_field("target_rate", num(opt.rate))
+      .field("connections", static_cast<std::int64_t>(opt.connections))
+      .field("threads", static_cast<std::int64_t>(opt.threads))
+      .field("body_bytes", static_cast<std::int64_t>(s.body_bytes))
+      .raw_field("seconds", num(elapsed))
+      .field("requests", static_cast<std::int64_t>(all.latencies_us.size()))
+      .raw_field("requests_per_s", num(n / elapsed))
+      .raw_field("ok_per_s", num(static_cast<double>(ok) / elapsed))
+      .raw_field("status", status)
+      .field("errors", static_cast<std::int64_t>(all.errors))
+      .raw_field("latency_ms", latency)
+      .raw_field("machine", machine);
+  w.close();
+  std::cout << out << std::endl;
   return all.latencies_us.empty() ? 1 : 0;
 }

@@ -109,5 +109,20 @@ TEST(KafkaProducer, DestroyedWhileItsContextIsNotRunningStillReportsEveryMessage
   for (const auto& r : seen.results) EXPECT_EQ(r.status, PublishStatus::ok) << r.error;
 }
 
+TEST(KafkaProducer, AnIdleProducerDestroyedAfterItsContextRanLeavesNoWaitBehind) {
+  // Nothing published, so nothing ever signals the eventfd: only the stop itself may end the
+  // wait the producer armed on it (otherwise the context would never run out of work).
+  MockKafkaCluster cluster(1);
+  cluster.create_topic(kTopic, 1);
+  boost::asio::io_context ioc;
+  {
+    KafkaProducer producer(config_for(cluster), ioc);
+    ioc.poll();
+    ASSERT_FALSE(ioc.stopped());
+  }
+  ioc.run_for(3s);
+  EXPECT_TRUE(ioc.stopped()) << "the stopped producer left a wait pending in the context";
+}
+
 }  // namespace
 }  // namespace stripe_sync

@@ -14,7 +14,6 @@
 // serialised once with placeholders; a request only splices id, created and customer into it and
 // signs it with a fresh timestamp, so the client's own cost per request stays small (it shares
 // the machine with the server it measures).
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -33,7 +32,6 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>

@@ -1,8 +1,6 @@
 #include "common/event_store.hpp"
 
-#include <openssl/sha.h>
-
-#include "common/lua_scripts.hpp"
+#include "common/redis_script.hpp"
 
 namespace stripe_sync {
 
@@ -15,27 +13,6 @@ std::string_view to_string(ApplyOutcome o) {
     case ApplyOutcome::failed: return "failed";
   }
   return "failed";
-}
-
-const std::string& EventStore::script_source() {
-  static const std::string source(lua::kApplyChange);
-  return source;
-}
-
-const std::string& EventStore::script_sha1() {
-  static const std::string sha = [] {
-    unsigned char digest[SHA_DIGEST_LENGTH];
-    const std::string& s = script_source();
-    SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), digest);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : digest) {
-      out.push_back(hex[b >> 4]);
-      out.push_back(hex[b & 15]);
-    }
-    return out;
-  }();
-  return sha;
 }
 
 EventStore::EventStore(RedisClient& redis, StoreConfig config)
@@ -81,7 +58,7 @@ std::vector<std::string> EventStore::arguments(const ChangeRecord& r, const Reco
                                                std::int64_t now_ms) const {
   std::vector<std::string> a;
   a.reserve(20 + 2 * (r.fields.size() + r.previous.size()));
-  a.insert(a.end(), {"EVALSHA", script_sha1(), "5", k.object, k.marker, k.audit, k.index, k.drop,
+  a.insert(a.end(), {"EVALSHA", apply_change_script().sha1, "5", k.object, k.marker, k.audit, k.index, k.drop,
                      r.event_id, r.event_type, r.object_id, std::to_string(r.stamp()),
                      r.tombstone ? "1" : "0",
                      r.index == IndexAction::add ? "add" : r.index == IndexAction::remove ? "remove" : "none",
@@ -123,8 +100,7 @@ ApplyResult result_of(const RedisValue& v) {
 }
 }  // namespace
 
-std::optional<std::vector<ApplyResult>> EventStore::apply(std::span<const ChangeRecord> records,
-                                                          std::int64_t now_ms) {
+Result<std::vector<ApplyResult>> EventStore::apply(std::span<const ChangeRecord> records, std::int64_t now_ms) {
   std::vector<std::vector<std::string>> args;
   args.reserve(records.size());
   for (const auto& r : records) args.push_back(arguments(r, keys(r), now_ms));
@@ -135,29 +111,11 @@ std::optional<std::vector<ApplyResult>> EventStore::apply(std::span<const Change
   commands.reserve(args.size());
   for (const auto& a : args) commands.push_back(views(a));
 
-  auto replies = redis_.pipeline(commands);
-  if (!replies) return std::nullopt;
+  auto replies = redis_.pipeline(commands);  // NOSCRIPT and redirects are followed there
+  if (!replies) return replies.error();
   std::vector<ApplyResult> out;
   out.reserve(records.size());
-  std::vector<std::size_t> reload;
-  for (std::size_t i = 0; i < replies->size(); ++i) {
-    if ((*replies)[i].is_noscript()) reload.push_back(i);
-    out.push_back(result_of((*replies)[i]));
-  }
-  if (!reload.empty()) {
-    // A restarted or flushed Redis forgot the script: load it once, then redo only those.
-    auto loaded = redis_.command({"SCRIPT", "LOAD", script_source()});
-    if (!loaded) return std::nullopt;
-    if (loaded->is_error()) {
-      for (auto i : reload) out[i].error = loaded->str;
-      return out;
-    }
-    std::vector<std::vector<std::string_view>> again;
-    for (auto i : reload) again.push_back(commands[i]);
-    auto redo = redis_.pipeline(again);
-    if (!redo) return std::nullopt;
-    for (std::size_t j = 0; j < reload.size(); ++j) out[reload[j]] = result_of((*redo)[j]);
-  }
+  for (const RedisValue& v : *replies) out.push_back(result_of(v));
   return out;
 }
 

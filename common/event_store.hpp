@@ -40,14 +40,11 @@ class EventStore {
 
   RecordKeys keys(const ChangeRecord& r) const;
 
-  // nullopt: Redis could not be reached (transient; nothing can be assumed about this batch,
-  // and applying it again is safe: markers make it idempotent). Otherwise one result a record.
-  std::optional<std::vector<ApplyResult>> apply(std::span<const ChangeRecord> records,
-                                                std::int64_t now_ms);
-
-  const std::string& last_error() const { return redis_.last_error(); }
-  static const std::string& script_source();
-  static const std::string& script_sha1();
+  // A transient Error (Redis unreachable, OOM, LOADING, READONLY, ...: redis_errors.hpp):
+  // nothing can be assumed about this batch, and applying it again is safe, since the markers
+  // make it idempotent. Otherwise one result a record; a record Redis refused for its data
+  // (WRONGTYPE, a script DATA error) is `failed` with that error.
+  Result<std::vector<ApplyResult>> apply(std::span<const ChangeRecord> records, std::int64_t now_ms);
 
  private:
   std::vector<std::string> arguments(const ChangeRecord& r, const RecordKeys& k, std::int64_t now_ms) const;

@@ -1,19 +1,17 @@
 #include "common/redis_probe.hpp"
 
-#include <hiredis/hiredis.h>
-
 #include <boost/url/parse.hpp>
 #include <charconv>
-#include <memory>
 
 #include "common/config.hpp"
 
 namespace stripe_sync {
 
-RedisEndpoint parse_redis_url(std::string_view text) {
+namespace {
+RedisEndpoint parse_one(std::string_view text) {
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed || parsed->scheme() != "redis") {
-    throw ConfigError("REDIS_URL must look like redis://[:password@]host:port[/db]");
+    throw ConfigError("REDIS_URL must look like redis://[:password@]host:port[/db][,host:port...]");
   }
   const auto& u = *parsed;
   RedisEndpoint ep;
@@ -37,31 +35,27 @@ RedisEndpoint parse_redis_url(std::string_view text) {
   }
   return ep;
 }
+}  // namespace
 
-bool redis_reachable(const std::string& url, std::chrono::milliseconds timeout) {
-  RedisEndpoint ep;
-  try {
-    ep = parse_redis_url(url);
-  } catch (const ConfigError&) {
-    return false;
+std::vector<RedisNodeAddress> RedisEndpoint::seeds() const {
+  std::vector<RedisNodeAddress> out{{host, port}};
+  out.insert(out.end(), extra_seeds.begin(), extra_seeds.end());
+  return out;
+}
+
+RedisEndpoint parse_redis_url(std::string_view text) {
+  std::size_t comma = text.find(',');
+  RedisEndpoint ep = parse_one(text.substr(0, comma));
+  while (comma != std::string_view::npos) {
+    std::size_t next = text.find(',', comma + 1);
+    std::string_view item = text.substr(comma + 1, next == std::string_view::npos ? next : next - comma - 1);
+    comma = next;
+    if (item.empty()) continue;
+    // A bare host:port is read as a URL of the first one's form.
+    RedisEndpoint seed = parse_one(item.find("://") == std::string_view::npos ? "redis://" + std::string(item) : item);
+    ep.extra_seeds.push_back({seed.host, seed.port});
   }
-  timeval tv{static_cast<time_t>(timeout.count() / 1000),
-             static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
-  std::unique_ptr<redisContext, decltype(&redisFree)> ctx(
-      redisConnectWithTimeout(ep.host.c_str(), ep.port, tv), &redisFree);
-  if (!ctx || ctx->err) return false;
-  redisSetTimeout(ctx.get(), tv);
-  auto command = [&](auto... args) {
-    std::unique_ptr<redisReply, decltype(&freeReplyObject)> r(
-        static_cast<redisReply*>(redisCommand(ctx.get(), args...)), &freeReplyObject);
-    return r && r->type != REDIS_REPLY_ERROR;
-  };
-  if (!ep.password.empty()) {
-    bool ok = ep.username.empty() ? command("AUTH %s", ep.password.reveal().c_str())
-                                  : command("AUTH %s %s", ep.username.c_str(), ep.password.reveal().c_str());
-    if (!ok) return false;
-  }
-  return command("PING");
+  return ep;
 }
 
 }  // namespace stripe_sync

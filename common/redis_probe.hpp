@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "common/redis_cluster.hpp"
 #include "common/secret.hpp"
 
 namespace stripe_sync {
@@ -16,11 +18,15 @@ struct RedisEndpoint {
   std::string username;  // Redis 6 ACL user, optional
   Secret password;
   int db = 0;
+  // Further nodes to ask first (Redis Cluster seeds); the client finds the rest by itself.
+  std::vector<RedisNodeAddress> extra_seeds;
+  std::vector<RedisNodeAddress> seeds() const;
 };
 
-// redis://[[user]:password@]host[:port][/db]; throws ConfigError (without the password).
+// redis://[[user]:password@]host[:port][/db], optionally followed by more seed nodes of the same
+// cluster, comma-separated, each `host:port` or a whole redis:// URL:
+//   redis://:pw@10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000
+// Throws ConfigError (which never holds the password).
 RedisEndpoint parse_redis_url(std::string_view url);
-
-bool redis_reachable(const std::string& url, std::chrono::milliseconds timeout);
 
 }  // namespace stripe_sync

@@ -24,6 +24,7 @@
 
 #include "common/config.hpp"
 #include "common/form_encoding.hpp"
+#include "common/json_read.hpp"
 #include "common/log.hpp"
 
 namespace stripe_sync {
@@ -56,16 +57,22 @@ StripeResult stripe_list_all(StripeApi& stripe, const std::string& path, boost::
     if (!r.ok()) return r;
     boost::system::error_code ec;
     auto v = boost::json::parse(r.body, ec);
-    if (ec || !v.is_object() || !v.as_object().contains("data")) {
+    const boost::json::array* data = ec ? nullptr : json_read::array_at(v, "data");
+    if (data == nullptr) {
       r.error = StripeError::unreachable;
       r.message = "Stripe answered a list that is not a list";
       return r;
     }
-    const auto& data = v.at("data").as_array();
-    for (const auto& item : data) out.push_back(item);
-    bool more = v.as_object().contains("has_more") && v.at("has_more").as_bool();
-    if (!more || data.empty()) return r;
-    query["starting_after"] = data.back().at("id");
+    for (const auto& item : *data) out.push_back(item);
+    bool more = json_read::bool_at(v, "has_more").value_or(false);
+    if (!more || data->empty()) return r;
+    auto last = json_read::string_at(data->back(), "id");
+    if (!last) {
+      r.error = StripeError::unreachable;
+      r.message = "Stripe answered a list item without an id";
+      return r;
+    }
+    query["starting_after"] = *last;
   }
 }
 
@@ -234,7 +241,7 @@ struct StripeClient::Impl {
         else http::async_write(*c->plain, req, done);
       });
       http::response_parser<http::string_body> parser;
-      parser.body_limit(32 << 20);
+      parser.body_limit(config.max_response_bytes);  // larger: a failed attempt, never a huge buffer
       if (!ec) {
         ec = c->run(deadline, [&](beast::error_code& out) {
           auto done = [&out](beast::error_code e, std::size_t) { out = e; };
@@ -298,8 +305,23 @@ struct StripeClient::Impl {
         r.message.clear();
         r.code.clear();
         if (r.status >= 200 && r.status < 300) {
-          r.error = StripeError::none;
-          return r;
+          // Stripe answers JSON objects. Anything else (a proxy's HTML page, an empty or cut body)
+          // is a failed attempt, retried like a 5xx: callers only ever see a JSON object here.
+          boost::system::error_code ec;
+          auto parsed = boost::json::parse(r.body, ec);
+          if (!ec && parsed.is_object()) {
+            r.error = StripeError::none;
+            return r;
+          }
+          r.error = StripeError::unreachable;
+          r.message = "Stripe answered " + std::to_string(r.status) + " with a body that is not a JSON object";
+          retry = true;
+          if (n >= config.max_retries) return r;
+          auto wait = backoff(n, {});
+          log::warn("Stripe answered a malformed body; retrying", {{"path", path}, {"status", r.status},
+                                                                   {"attempt", n + 1}});
+          std::this_thread::sleep_for(wait);
+          continue;
         }
         read_error_body(r);
         r.error = r.status == 404   ? StripeError::not_found

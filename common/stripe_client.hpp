@@ -71,6 +71,8 @@ struct StripeClientConfig {
   std::chrono::milliseconds backoff_base{250};
   std::chrono::milliseconds backoff_max{5000};
   std::size_t max_idle_connections = 4;
+  // STRIPE_MAX_RESPONSE_BYTES: a larger answer is a failed attempt.
+  std::size_t max_response_bytes = 16 << 20;
   // When set, every attempt is counted in stripe_api_requests_total{method,code} (code "none"
   // when no answer came) and timed in stripe_api_request_seconds{method}.
   metrics::Registry* metrics = nullptr;

@@ -1,11 +1,9 @@
 #include "common/stripe_rate_limit.hpp"
 
-#include <openssl/sha.h>
-
 #include <thread>
 
 #include "common/log.hpp"
-#include "common/lua_scripts.hpp"
+#include "common/redis_script.hpp"
 
 namespace stripe_sync {
 
@@ -20,33 +18,18 @@ StripeRateConfig stripe_rate_for_key(const Secret& secret) {
   return c;
 }
 
-StripeRateLimit::StripeRateLimit(RedisPool& redis, StripeRateConfig config) : redis_(redis), config_(std::move(config)) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  std::string_view script(lua::kStripeRate);
-  SHA1(reinterpret_cast<const unsigned char*>(script.data()), script.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char b : digest) {
-    sha_.push_back(kHex[b >> 4]);
-    sha_.push_back(kHex[b & 15]);
-  }
-}
+StripeRateLimit::StripeRateLimit(RedisPool& redis, StripeRateConfig config) : redis_(redis), config_(std::move(config)) {}
 
 bool StripeRateLimit::acquire(StripePriority priority) {
   const auto until = std::chrono::steady_clock::now() + config_.max_wait;
   const std::string rate = std::to_string(config_.rate_per_s), burst = std::to_string(config_.burst),
                     reserve = std::to_string(config_.reserve), prio = std::to_string(static_cast<int>(priority));
   for (;;) {
-    std::optional<RedisValue> r;
-    {
-      auto redis = redis_.acquire();
-      r = redis->command({"EVALSHA", sha_, "1", config_.key, rate, burst, reserve, prio});
-      if (r && r->is_noscript()) {
-        redis->command({"SCRIPT", "LOAD", lua::kStripeRate});
-        r = redis->command({"EVALSHA", sha_, "1", config_.key, rate, burst, reserve, prio});
-      }
-    }
+    auto r = redis_.acquire()->command(
+        {"EVALSHA", stripe_rate_script().sha1, "1", config_.key, rate, burst, reserve, prio});
     if (!r || r->type != RedisValue::Type::integer) {
-      log::warn("Stripe rate limit unavailable; calling without it");
+      log::warn("Stripe rate limit unavailable; calling without it",
+                {{"error", r ? std::string_view("unexpected reply") : std::string_view(r.error().code)}});
       return true;
     }
     if (r->integer == 0) return true;

@@ -34,7 +34,6 @@ class StripeRateLimit {
  private:
   RedisPool& redis_;
   StripeRateConfig config_;
-  std::string sha_;
 };
 
 // A StripeApi that takes a token before each call.

@@ -10,7 +10,7 @@
 #include "common/kafka_producer.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
-#include "common/redis_probe.hpp"
+#include "common/redis_settings.hpp"
 #include "ingress/http_server.hpp"
 #include "ingress/ingress_handler.hpp"
 #include "ingress/portal_api.hpp"
@@ -48,6 +48,7 @@ struct IngressApp::Impl {
       StripeClientConfig sc;
       sc.api_base = config.portal.stripe_api_base;
       sc.api_key = config.portal.stripe_api_key;
+      sc.max_response_bytes = config.portal.stripe_max_response_bytes;
       sc.metrics = &registry;
       stripe = std::make_unique<StripeClient>(sc);
       portal = std::make_unique<PortalApi>(config, *stripe, load_api_keys(config.portal.api_keys_file),
@@ -59,20 +60,26 @@ struct IngressApp::Impl {
   }
 
   void probe_loop() {
+    std::optional<RedisProbe> redis_probe;
+    if (!config.redis_url.empty()) {
+      redis_probe.emplace(parse_redis_url(config.redis_url), std::chrono::milliseconds(500), config.redis_allow_eviction);
+    }
     std::unique_lock lock(probe_mutex);
     while (!probe_stop) {
       lock.unlock();
       // Blocking round trips, on this thread only: never on an I/O thread.
       // Checked every 250 ms with 500 ms timeouts: a lost broker or Redis shows within ~1 s.
       bool broker = producer.broker_reachable(std::chrono::milliseconds(500));
-      bool redis = config.redis_url.empty() || redis_reachable(config.redis_url, std::chrono::milliseconds(500));
+      Status redis = redis_probe ? redis_probe->check() : Status(Ok{});
       bool was = handler.ready();
-      handler.set_readiness(!broker  ? IngressHandler::Readiness::broker_down
-                            : !redis ? IngressHandler::Readiness::redis_down
+      handler.set_readiness(!broker ? IngressHandler::Readiness::broker_down
+                            : !redis ? (redis.error().code == "eviction" ? IngressHandler::Readiness::redis_evicts
+                                                                         : IngressHandler::Readiness::redis_down)
                                      : IngressHandler::Readiness::ready);
       if (was != (broker && redis)) {
         log::info(broker && redis ? "ready" : "not ready",
-                  {{"broker", broker ? "up" : "down"}, {"redis", redis ? "up" : "down"}});
+                  {{"broker", broker ? "up" : "down"}, {"redis", redis ? "up" : "down"},
+                   {"error", redis ? std::string_view() : std::string_view(redis.error().message)}});
       }
       lock.lock();
       probe_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return probe_stop; });

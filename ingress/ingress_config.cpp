@@ -1,6 +1,7 @@
 #include "ingress/ingress_config.hpp"
 
 #include "common/process_main.hpp"
+#include "common/redis_probe.hpp"
 
 namespace stripe_sync::ingress {
 
@@ -9,7 +10,8 @@ const SettingSpec kSettings[] = {
     {"STRIPE_WEBHOOK_SECRET", "", "webhook signing secrets (whsec_...), comma-separated; every one is tried, for rotation", true, true},
     {"KAFKA_BROKERS", "", "Kafka bootstrap servers, host:port[,host:port]", true},
     {"KAFKA_TOPIC", "stripe.events", "topic the verified events are produced to"},
-    {"REDIS_URL", "", "redis://[:password@]host:port[/db]; when set, /readyz also checks Redis"},
+    {"REDIS_URL", "", "redis://[:password@]host:port[/db][,host:port...] (any node of a Redis Cluster); when set, /readyz also checks Redis"},
+    {"REDIS_ALLOW_EVICTION", "0", "1: accept a Redis whose maxmemory-policy evicts keys (it can silently drop billing state)"},
     {"INGRESS_LISTEN", "127.0.0.1:8080", "address and port to listen on (port 0 picks a free one)"},
     {"INGRESS_THREADS", "2", "I/O threads serving connections"},
     {"WEBHOOK_TOLERANCE_S", "300", "largest accepted |now - t| of a signature, seconds (0 disables the check)"},
@@ -23,6 +25,7 @@ const SettingSpec kSettings[] = {
     {"TRUSTED_PROXY_CIDRS", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed"},
     {"STRIPE_API_KEY", "", "Stripe secret key (sk_...) for the portal API; without it the portal routes answer 503", false, true},
     {"STRIPE_API_BASE", "https://api.stripe.com", "Stripe's API (http://127.0.0.1:port for tests)"},
+    {"STRIPE_MAX_RESPONSE_BYTES", "16777216", "largest answer read from Stripe; a larger one is a failed attempt"},
     {"API_KEYS_FILE", "", "portal API keys, one '<sha256 hex> <app|admin> <name>' a line"},
     {"PORTAL_PUBLIC_BASE_URL", "http://127.0.0.1:3000", "the app's base URL: default return pages are this plus the workflow's path"},
     {"PORTAL_RETURN_ORIGINS", "", "comma-separated origins (https://app.example.com) a caller's return_url may use"},
@@ -54,6 +57,9 @@ IngressConfig ingress_config_from(const Settings& s) {
   c.kafka_brokers = s.get("KAFKA_BROKERS");
   c.kafka_topic = s.get("KAFKA_TOPIC");
   c.redis_url = s.get("REDIS_URL");
+  if (!c.redis_url.empty()) parse_redis_url(c.redis_url);  // a malformed URL stops the start
+  c.redis_allow_eviction = s.get_bool("REDIS_ALLOW_EVICTION");
+  c.portal.stripe_max_response_bytes = static_cast<std::size_t>(s.get_int("STRIPE_MAX_RESPONSE_BYTES", 4096, 1LL << 30));
   auto hp = parse_host_port(s.get("INGRESS_LISTEN"), "INGRESS_LISTEN");
   c.listen_host = hp.host;
   c.listen_port = hp.port;

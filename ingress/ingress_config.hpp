@@ -18,6 +18,7 @@ struct IngressConfig {
   std::string kafka_brokers;
   std::string kafka_topic = "stripe.events";
   std::string redis_url;                     // optional: /readyz checks it when set
+  bool redis_allow_eviction = false;         // REDIS_ALLOW_EVICTION
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
   int threads = 2;
@@ -34,6 +35,7 @@ struct IngressConfig {
   struct Portal {
     Secret stripe_api_key;
     std::string stripe_api_base = "https://api.stripe.com";
+    std::size_t stripe_max_response_bytes = 16 << 20;
     std::string api_keys_file;
     std::string public_base_url;  // the app: default return pages are this + the workflow's path
     std::vector<std::string> return_origins;  // scheme://host[:port] a caller's return_url may use

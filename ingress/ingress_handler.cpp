@@ -6,11 +6,24 @@
 #include <chrono>
 
 #include "common/json_writer.hpp"
+#include "common/error_body.hpp"
 #include "common/log.hpp"
+#include "common/stripe_client.hpp"
 #include "ingress/portal_api.hpp"
 #include "ingress/webhook.hpp"
 
 namespace stripe_sync::ingress {
+
+namespace {
+// 500 INTERNAL for a portal request that failed in a way the handlers did not foresee. The log
+// line carries the request id the caller also gets, so the two can be matched.
+Answer internal_error(std::string_view route, std::string_view what) {
+  std::string request_id = random_uuid();
+  log::error("portal request failed unexpectedly", {{"route", route}, {"request_id", request_id}, {"error", what}});
+  return {500, error_body(ErrorCode::internal, "internal error (request id " + request_id + ")", log::unix_ms_now()),
+          {{"X-Request-Id", request_id}}};
+}
+}  // namespace
 
 namespace {
 std::string_view path_of(std::string_view target) {
@@ -143,8 +156,17 @@ void IngressHandler::handle(std::shared_ptr<Request> req, const boost::asio::ip:
     std::string client = client_address(peer, (*req)["X-Forwarded-For"], config_.trusted_proxy_cidrs).to_string();
     boost::asio::post(portal_pool_, [this, req, client, r = *route, executor, respond = std::move(respond)]() mutable {
       const auto started = std::chrono::steady_clock::now();
-      Answer a = portal_->handle(r, (*req)[http::field::authorization], client, req->target(), req->body(),
-                                 (*req)["Idempotency-Key"]);
+      // The edge of this handler chain: a task that throws on a pool thread would end the
+      // process (Boost 1.81 calls std::terminate), and webhook intake with it.
+      Answer a;
+      try {
+        a = portal_->handle(r, (*req)[http::field::authorization], client, req->target(), req->body(),
+                            (*req)["Idempotency-Key"]);
+      } catch (const std::exception& e) {
+        a = internal_error(to_string(r), e.what());
+      } catch (...) {
+        a = internal_error(to_string(r), "unknown exception");
+      }
       metrics_.portal(to_string(r), a.status,
                       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       boost::asio::post(executor, [this, req, a = std::move(a), respond = std::move(respond)]() mutable {
@@ -168,6 +190,9 @@ void IngressHandler::handle(std::shared_ptr<Request> req, const boost::asio::ip:
         return respond(error_for(*req, ErrorCode::upstream_unavailable, "the Kafka broker is not reachable"));
       case Readiness::redis_down:
         return respond(error_for(*req, ErrorCode::upstream_unavailable, "Redis is not reachable"));
+      case Readiness::redis_evicts:
+        return respond(error_for(*req, ErrorCode::upstream_unavailable,
+                                 "Redis evicts keys (maxmemory-policy); set it to noeviction"));
     }
   }
   if (path == "/metrics") {

@@ -73,7 +73,7 @@ class IngressHandler {
                           bool keep_alive) const;
 
   // What /readyz says: the probe thread sets it from its broker and Redis checks.
-  enum class Readiness { starting, ready, broker_down, redis_down };
+  enum class Readiness { starting, ready, broker_down, redis_down, redis_evicts };
   void set_readiness(Readiness r) { readiness_.store(r, std::memory_order_relaxed); }
   bool ready() const { return readiness_.load(std::memory_order_relaxed) == Readiness::ready; }
 

@@ -1,6 +1,7 @@
 // stripe-ingress: reads its settings, builds the app, waits for SIGTERM/SIGINT, drains.
 #include <cstdio>
 
+#include "common/redis_settings.hpp"
 #include "common/log.hpp"
 #include "common/process_main.hpp"
 #include "ingress/ingress_app.hpp"
@@ -18,6 +19,8 @@ int main(int argc, char** argv) {
   ingress::IngressConfig config;
   try {
     config = ingress::ingress_config_from(*settings);
+    log::configure(config.log_level, config.log_format, "stripe-ingress");
+    if (!config.redis_url.empty()) check_redis_at_start(parse_redis_url(config.redis_url), config.redis_allow_eviction);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "stripe-ingress: %s\n", e.what());
     return 2;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/event_extract.hpp"
+#include "common/json_read.hpp"
 #include "common/log.hpp"
 #include "ingress/portal_analytics.hpp"
 #include "ingress/portal_configuration.hpp"
@@ -216,7 +217,11 @@ Answer PortalApi::list_configurations(std::string_view authorization, const std:
   StripeResult r = stripe_list_all(stripe_, "/v1/billing_portal/configurations", {}, configs);
   if (!r.ok()) return error(ErrorCode::upstream_unavailable, "Stripe is not reachable; retry later");
   std::vector<std::vector<std::string>> keys;
-  for (const auto& c : configs) keys.push_back({"GET", base + "branding:" + std::string(c.at("id").as_string())});
+  for (const auto& c : configs) {
+    auto id = json_read::string_at(c, "id");
+    if (!id) return error(ErrorCode::upstream_unavailable, "Stripe answered a configuration without an id");
+    keys.push_back({"GET", base + "branding:" + std::string(*id)});
+  }
   std::vector<RedisValue> brandings;
   if (!keys.empty()) {
     std::vector<std::vector<std::string_view>> cmds;
@@ -226,10 +231,14 @@ Answer PortalApi::list_configurations(std::string_view authorization, const std:
     brandings = std::move(*got);
   }
   json::array out;
-  for (std::size_t i = 0; i < configs.size(); ++i) out.push_back(merged_configuration(configs[i].as_object(), brandings[i].str));
+  for (std::size_t i = 0; i < configs.size(); ++i) out.push_back(merged_configuration(configs[i].get_object(), brandings[i].str));
   std::string body = json::serialize(json::object{{"success", true}, {"configurations", out}});
-  // Kept briefly, and dropped at once by the worker when a configuration event arrives.
-  redis->command({"SET", base + "configurations", body, "EX", std::to_string(kConfigurationCacheTtl.count())});
+  // Kept briefly, and dropped at once by the worker when a configuration event arrives. A cache
+  // that cannot be written only costs the next caller a Stripe call.
+  if (auto cached = redis->command({"SET", base + "configurations", body, "EX", std::to_string(kConfigurationCacheTtl.count())});
+      !cached) {
+    log::warn("configuration list not cached", {{"error", cached.error().message}});
+  }
   return {200, body, {}};
 }
 
@@ -260,20 +269,24 @@ Answer PortalApi::save_configuration(std::string_view authorization, const std::
   if (r.error == StripeError::invalid_request) return error(ErrorCode::configuration_invalid, "Stripe refused it: " + r.message);
   if (!r.ok()) return error(ErrorCode::upstream_unavailable, "Stripe is not reachable; retry later");
   json::value saved = json::parse(r.body, ec);
-  if (ec || !saved.is_object() || !saved.as_object().contains("id")) {
-    return error(ErrorCode::upstream_unavailable, "Stripe answered something unexpected");
-  }
-  id = std::string(saved.at("id").as_string());
+  auto saved_id = ec ? std::nullopt : json_read::string_at(saved, "id");
+  if (!saved_id) return error(ErrorCode::upstream_unavailable, "Stripe answered something unexpected");
+  id = std::string(*saved_id);
   const std::string base = store_.prefix + "portal:{portal}:";
   auto redis = redis_.acquire();
   std::string branding_json;
   if (!cr.branding.empty() || creating) {
     branding_json = json::serialize(cr.branding);
-    redis->command({"SET", base + "branding:" + id, branding_json});
+    if (!redis->command({"SET", base + "branding:" + id, branding_json})) {
+      return error(ErrorCode::upstream_unavailable, "saved at Stripe, but the branding could not be stored; retry the request");
+    }
   } else if (auto b = redis->command({"GET", base + "branding:" + id}); b && b->type == RedisValue::Type::string) {
     branding_json = b->str;
   }
-  redis->command({"DEL", base + "configurations"});  // the next list and session see it at once
+  // The next list and session see it at once.
+  if (!redis->command({"DEL", base + "configurations"})) {
+    return error(ErrorCode::upstream_unavailable, "saved at Stripe, but the cached list could not be dropped; retry the request");
+  }
   json::object out{{"success", true}, {"configuration", merged_configuration(saved.as_object(), branding_json)}};
   return {200, json::serialize(out), {}};
 }
@@ -322,21 +335,23 @@ Answer PortalApi::analytics(std::string_view authorization, const std::string& c
     VisitRecord rec;
     rec.customer = v["customer"];
     rec.features.push_back(workflow_feature(v["workflow"]));
-    if (!v["duration_ms"].empty()) rec.duration_min = std::stod(v["duration_ms"]) / 60000.0;
+    if (auto ms = json_read::parse_int(v["duration_ms"])) rec.duration_min = static_cast<double>(*ms) / 60000.0;
     boost::system::error_code ec;
-    if (auto result = json::parse(v["result"], ec); !ec && result.is_object()) {
-      const auto& sync = result.at("synchronized_data");
-      if (sync.at("payment_method_updated").as_bool()) rec.features.push_back("payment_method_update");
-      if (sync.at("customer_updated").as_bool()) rec.features.push_back("customer_update");
-      if (sync.at("subscription_changed").as_bool()) rec.features.push_back("subscription_update");
+    if (auto result = json::parse(v["result"], ec); !ec) {
+      if (const auto* sync = json_read::member(result, "synchronized_data")) {
+        if (json_read::bool_at(*sync, "payment_method_updated").value_or(false)) rec.features.push_back("payment_method_update");
+        if (json_read::bool_at(*sync, "customer_updated").value_or(false)) rec.features.push_back("customer_update");
+        if (json_read::bool_at(*sync, "subscription_changed").value_or(false)) rec.features.push_back("subscription_update");
+      }
     }
     our_stripe_sessions.insert(v["stripe_session"]);
     ours.push_back(std::move(rec));
   }
   for (std::size_t i = 0; i < sessions->elements.size(); ++i) {
     ObjectFields s = as_map(hashes[ids->elements.size() + i]);
-    if (our_stripe_sessions.count(s["id"]) || s["created"].empty()) continue;
-    std::int64_t created_ms = std::stoll(s["created"]) * 1000;
+    auto created_s = json_read::parse_int(s["created"]);
+    if (our_stripe_sessions.count(s["id"]) || !created_s) continue;
+    std::int64_t created_ms = *created_s * 1000;
     if (created_ms < from_ms || created_ms > to_ms) continue;
     VisitRecord rec;
     rec.customer = s["customer"];
@@ -512,7 +527,9 @@ Answer PortalApi::create_session(std::string_view authorization, const std::stri
       return error(ErrorCode::customer_not_found, "no such customer: " + customer);
     }
     EventStore store(*redis, store_);
-    store.apply(std::span(&rec, 1), now_ms_());
+    if (!store.apply(std::span(&rec, 1), now_ms_())) {
+      return error(ErrorCode::upstream_unavailable, "the billing store is not reachable; retry later");
+    }
     before->customer = record_fields(rec);
   }
 
@@ -545,8 +562,12 @@ Answer PortalApi::create_session(std::string_view authorization, const std::stri
   }
   json::value stripe_session = json::parse(created.body, ec);
   if (ec || !stripe_session.is_object()) return error(ErrorCode::upstream_unavailable, "Stripe answered something unexpected");
-  const std::string stripe_id(stripe_session.as_object().contains("id") ? stripe_session.at("id").as_string() : "");
-  const std::string url(stripe_session.as_object().contains("url") ? stripe_session.at("url").as_string() : "");
+  auto session_stripe_id = json_read::string_at(stripe_session, "id");
+  auto session_url = json_read::string_at(stripe_session, "url");
+  if (!session_stripe_id || !session_url) {
+    return error(ErrorCode::upstream_unavailable, "Stripe answered a portal session without an id or url");
+  }
+  const std::string stripe_id(*session_stripe_id), url(*session_url);
   const std::int64_t now = now_ms_();
   const std::int64_t expires = now + config_.portal.session_ttl.count() * 1000;
 
@@ -594,7 +615,7 @@ Answer PortalApi::handle_return(std::string_view authorization, const std::strin
     return error(ErrorCode::invalid_session, "the return link's signature does not match");
   }
   if (!v["result"].empty()) return {200, v["result"], {}};  // returned once already: same answer
-  if (now_ms_() > std::stoll(v["expires_ms"])) return error(ErrorCode::invalid_session, "the portal session has expired");
+  if (now_ms_() > json_read::parse_int(v["expires_ms"]).value_or(0)) return error(ErrorCode::invalid_session, "the portal session has expired");
 
   // Fetch everything first: nothing is written unless the whole picture arrived.
   StripeResult cust = stripe_waiting_.get("/v1/customers/" + customer);
@@ -670,8 +691,11 @@ Answer PortalApi::handle_return(std::string_view authorization, const std::strin
   const std::string now = std::to_string(now_ms_());
   auto first = redis->command({"HSETNX", visit, "returned_ms", now});
   if (first && first->integer == 1) {
-    redis->command({"HSET", visit, "result", result,
-                    "duration_ms", std::to_string(std::stoll(now) - std::stoll(v["created_ms"]))});
+    std::int64_t duration = now_ms_() - json_read::parse_int(v["created_ms"]).value_or(now_ms_());
+    if (auto kept = redis->command({"HSET", visit, "result", result, "duration_ms", std::to_string(duration)}); !kept) {
+      // The objects are applied; only the analytics of this return are missing.
+      log::warn("portal return not recorded", {{"session", session_id}, {"error", kept.error().message}});
+    }
   } else if (auto again = redis->command({"HGET", visit, "result"}); again && !again->str.empty()) {
     result = again->str;
   }

@@ -42,7 +42,7 @@ json::value hash_to_json(const RedisValue& v) {
   return o;
 }
 
-RedisValue must(std::optional<RedisValue> v, const RedisClient& c) {
+RedisValue must(Result<RedisValue> v, const RedisClient& c) {
   if (!v) throw std::runtime_error(c.last_error());
   if (v->is_error()) throw std::runtime_error("Redis: " + v->str);
   return std::move(*v);

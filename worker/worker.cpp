@@ -25,6 +25,8 @@
 #include "common/log.hpp"
 #include "common/redis_pool.hpp"
 #include "common/redis_client.hpp"
+#include "common/redis_errors.hpp"
+#include "common/redis_settings.hpp"
 #include "common/stripe_client.hpp"
 
 namespace stripe_sync::worker {
@@ -78,8 +80,6 @@ class WorkerMetrics {
         event_age_seconds(r.histogram("stripe_worker_event_age_seconds",
                                       "Age of an event (from its created) when its outcome is durable, seconds", {},
                                       {1, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400, 259200, 2592000})),
-        redis_retries(r.counter("stripe_worker_redis_retries_total",
-                                "Batches kept and retried after a backoff because Redis (or the DLQ) failed")),
         assigned(r.gauge("stripe_worker_assigned_partitions", "Partitions of the topic assigned to this worker")),
         retrying(r.gauge("stripe_worker_retrying_partitions",
                          "Assigned partitions paused while their batch waits to be retried")),
@@ -87,6 +87,14 @@ class WorkerMetrics {
                              "Messages held by the dead-letter topic (sampled every 5 s; -1 until known)")),
         ready_gauge(r.gauge("stripe_worker_ready", "1 while /readyz answers 200")) {
     dlq_messages.set(-1);
+    // Every class is registered at start, so a scrape shows the zeros and no retry builds a label.
+    for (std::string_view code : kRedisErrorCodes) {
+      redis_retries.emplace(code, &r.counter("stripe_worker_redis_retries_total",
+                                             "Batches kept and retried after a backoff, by the Redis error class "
+                                             "that stopped them (class=\"dlq\": the dead-letter produce failed)",
+                                             "class=\"" + std::string(code) + "\""));
+    }
+    redis_retries.emplace("dlq", &r.counter("stripe_worker_redis_retries_total", "", "class=\"dlq\""));
     for (std::string_view t : handled_types()) types_.emplace(t, types_.size());
     slots_ = std::make_unique<std::atomic<metrics::Counter*>[]>((types_.size() + 1) * kOutcomes);
     for (std::size_t i = 0; i < (types_.size() + 1) * kOutcomes; ++i) slots_[i].store(nullptr);
@@ -123,7 +131,11 @@ class WorkerMetrics {
   metrics::Histogram& apply_seconds;
   metrics::Histogram& end_to_end_seconds;
   metrics::Histogram& event_age_seconds;
-  metrics::Counter& redis_retries;
+  std::map<std::string_view, metrics::Counter*> redis_retries;  // by class: fixed at start
+  metrics::Counter& retry(std::string_view code) {
+    auto it = redis_retries.find(code);
+    return *(it != redis_retries.end() ? it->second : redis_retries.at("unknown"));
+  }
   metrics::Gauge& assigned;
   metrics::Gauge& retrying;
   metrics::Gauge& dlq_messages;
@@ -164,6 +176,7 @@ struct Worker::Impl {
       StripeClientConfig sc;
       sc.api_base = c.stripe_api_base;
       sc.api_key = c.stripe_api_key;
+      sc.max_response_bytes = c.stripe_max_response_bytes;
       sc.metrics = &registry;
       stripe = std::make_unique<StripeClient>(sc);
     }
@@ -199,16 +212,20 @@ struct Worker::Impl {
 
   // The monitor thread: broker and Redis reachability for /readyz, and the DLQ's size.
   void monitor_loop() {
-    std::unique_ptr<RedisClient> ping;
+    RedisProbe probe(config.redis, std::chrono::milliseconds(500), config.redis_allow_eviction);
     bool reported_ready = false;
     auto next_dlq = std::chrono::steady_clock::now();
     std::unique_lock lock(monitor_mutex);
     while (!monitor_stop) {
       lock.unlock();
-      if (!ping) ping = std::make_unique<RedisClient>(config.redis, std::chrono::milliseconds(500));
-      auto pong = ping->command({"PING"});
-      bool redis_up = pong && !pong->is_error();
-      if (!redis_up) ping.reset();
+      Status redis_status = probe.check();
+      bool redis_up = redis_status.ok();
+      {
+        std::lock_guard l(redis_reason_mutex);
+        redis_reason = redis_up                                      ? std::string()
+                       : redis_status.error().code == "connection" ? "Redis is not reachable: " + redis_status.error().message
+                                                                   : "Redis is not fit to serve: " + redis_status.error().message;
+      }
       bool broker_up = dlq->broker_reachable(std::chrono::milliseconds(500));
       if (broker_up && std::chrono::steady_clock::now() >= next_dlq) {
         if (auto n = dlq->messages_in(config.kafka_dlq_topic, std::chrono::milliseconds(1000))) metrics.dlq_messages.set(*n);
@@ -235,7 +252,11 @@ struct Worker::Impl {
       return false;
     };
     if (!broker_reachable.load()) return no("the Kafka broker is not reachable");
-    if (!redis_reachable.load()) return no("Redis is not reachable");
+    if (!redis_reachable.load()) {
+      std::lock_guard l(redis_reason_mutex);
+      if (reason) *reason = redis_reason;
+      return false;
+    }
     std::lock_guard lock(mutex);
     if (partitions.empty()) return no("no partition is assigned to this worker");
     for (auto& [id, p] : partitions)
@@ -395,7 +416,8 @@ struct Worker::Impl {
       }
     }
 
-    bool durable = process_batch(batch);
+    std::string retry_code;
+    bool durable = process_batch(batch, retry_code);
 
     std::lock_guard lock(mutex);
     state->busy = false;
@@ -407,7 +429,7 @@ struct Worker::Impl {
     if (!durable) {
       // Redis unreachable (or the DLQ): keep the batch, stop fetching, retry after a backoff.
       counters.redis_retries++;
-      metrics.redis_retries.inc();
+      metrics.retry(retry_code).inc();
       if (state->backoff.count() == 0) metrics.retrying.add(1);
       if (!state->paused) set_paused(*state, true);
       auto cap = config.backoff_max;
@@ -448,7 +470,8 @@ struct Worker::Impl {
 
   // Applies one batch of one partition. False when nothing durable can be said (retry it all:
   // the processed markers make a second apply of the same events harmless).
-  bool process_batch(const std::vector<rd_kafka_message_t*>& batch) {
+  // `retry_code` says why (the Redis error class, or "dlq").
+  bool process_batch(const std::vector<rd_kafka_message_t*>& batch, std::string& retry_code) {
     std::vector<ChangeRecord> records;
     std::vector<const rd_kafka_message_t*> record_msgs;
     struct Dead {
@@ -475,19 +498,21 @@ struct Worker::Impl {
       }
     }
     if (!records.empty()) {
-      std::optional<std::vector<ApplyResult>> results;
-      std::string error;
       const auto started = std::chrono::steady_clock::now();
-      {
-        auto client = redis.acquire();
-        EventStore store(*client, config.store);
-        results = store.apply(records, now_ms());
-        if (!results) error = client->last_error();
-      }
+      auto client = redis.acquire();
+      EventStore store(*client, config.store);
+      auto results = store.apply(records, now_ms());
+      // REDIS_WAIT_REPLICAS: the offsets move only once enough replicas hold what was written,
+      // so a master lost right after this batch cannot take events Kafka no longer keeps for us.
+      Status replicated = results ? client->wait_replicas(config.redis_wait_replicas, config.redis_wait_timeout)
+                                  : Status(Ok{});
       metrics.apply_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-      if (!results) {
-        log::warn("redis unavailable; will retry", {{"error", error}, {"partition", batch.front()->partition},
-                                                    {"offset", batch.front()->offset}});
+      if (!results || !replicated) {
+        const Error& e = !results ? results.error() : replicated.error();
+        retry_code = e.code;
+        log::warn("redis cannot take the batch now; will retry",
+                  {{"class", e.code}, {"error", e.message}, {"partition", batch.front()->partition},
+                   {"offset", batch.front()->offset}, {"event_id", records.front().event_id}});
         return false;
       }
       const std::int64_t done_ms = now_ms();
@@ -518,7 +543,10 @@ struct Worker::Impl {
       }
     }
     for (const auto& d : dead) {
-      if (!dead_letter(d.msg, d.reason, d.error)) return false;
+      if (!dead_letter(d.msg, d.reason, d.error)) {
+        retry_code = "dlq";
+        return false;
+      }
     }
     for (const ChangeRecord* r : ambiguous) revalidate(*r);
     return true;
@@ -644,6 +672,8 @@ struct Worker::Impl {
   metrics::Registry registry;
   WorkerMetrics metrics;
   std::atomic<bool> redis_reachable{false}, broker_reachable{false};
+  std::mutex redis_reason_mutex;
+  std::string redis_reason;  // why the probe found Redis unfit (guarded by redis_reason_mutex)
   std::thread monitor;
   std::mutex monitor_mutex;
   std::condition_variable monitor_cv;

@@ -22,6 +22,9 @@ struct WorkerConfig {
   int threads = 2;
   std::size_t batch_size = 64;                      // events per pipelined round trip
   std::chrono::milliseconds redis_timeout{2000};
+  bool redis_allow_eviction = false;                // REDIS_ALLOW_EVICTION
+  int redis_wait_replicas = 0;                      // REDIS_WAIT_REPLICAS: WAIT before committing
+  std::chrono::milliseconds redis_wait_timeout{1000};
   std::chrono::milliseconds fetch_wait{100};        // fetch.wait.max.ms
   std::chrono::milliseconds backoff_max{5000};      // cap of the Redis retry backoff
   std::chrono::milliseconds drain_timeout{10000};   // SIGTERM: how long queued events may take
@@ -29,6 +32,7 @@ struct WorkerConfig {
   bool revalidate = false;                          // fetch ambiguous objects from Stripe
   Secret stripe_api_key;                            // for revalidation
   std::string stripe_api_base = "https://api.stripe.com";
+  std::size_t stripe_max_response_bytes = 16 << 20;
   log::Level log_level = log::Level::info;
   log::Format log_format = log::Format::json;
 };

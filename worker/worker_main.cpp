@@ -5,6 +5,7 @@
 
 #include "common/log.hpp"
 #include "common/process_main.hpp"
+#include "common/redis_settings.hpp"
 #include "common/status_server.hpp"
 #include "worker/worker.hpp"
 
@@ -21,6 +22,8 @@ int main(int argc, char** argv) {
   worker::WorkerConfig config;
   try {
     config = worker::worker_config_from(*settings);
+    log::configure(config.log_level, config.log_format, "stripe-worker");
+    check_redis_at_start(config.redis, config.redis_allow_eviction);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "stripe-worker: %s\n", e.what());
     return 2;

@@ -1,3 +1,4 @@
+#!lua
 -- apply_change.lua: applies one change record (a webhook event, a re-sync snapshot, a backfilled
 -- or replayed event) to one object, atomically. Every key is in the slot of one hash tag.
 --

@@ -1,3 +1,4 @@
+#!lua
 -- stripe_rate.lua: one token bucket for every call this deployment makes to Stripe's API,
 -- shared by all processes (Stripe limits the account, not the process). Redis's own clock is
 -- used, so processes with skewed clocks still agree.

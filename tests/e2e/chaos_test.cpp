@@ -392,7 +392,7 @@ TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
   auto redis_command = [&](std::vector<std::string_view> argv) {
     auto c = stack.redis().client();
     auto v = c->command(argv);
-    return v.has_value() && !v->is_error();
+    return v.ok() && !v->is_error();
   };
   for (int r = 0; r < rounds; ++r) {
     auto step = [&](double f) { return (r + f) / rounds; };

@@ -307,7 +307,7 @@ TEST_F(Pipeline, SameResultWithTheWorkerKilledTwiceAndRedisDownForFiveSeconds) {
   EXPECT_EQ(ok.load(), static_cast<int>(plan.size()));
   expect_converged(model);
   // The outage was seen and ridden out by a worker (it retried), not missed.
-  EXPECT_GT(stack_->count_in_worker_logs("redis unavailable; will retry"), 0);
+  EXPECT_GT(stack_->count_in_worker_logs("redis cannot take the batch now; will retry"), 0);
 }
 
 TEST_F(Pipeline, EventThatCanNeverApplyGoesToTheDlqAndReplayPutsItBack) {

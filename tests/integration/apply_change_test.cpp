@@ -29,7 +29,7 @@ class ApplyChange : public ::testing::Test {
 
   ApplyResult apply(const ChangeRecord& r) {
     auto out = store_.apply(std::span(&r, 1), 1795500000000);
-    EXPECT_TRUE(out) << store_.last_error();
+    EXPECT_TRUE(out) << (out ? "" : out.error().message);
     return out ? out->front() : ApplyResult{};
   }
 
@@ -93,7 +93,7 @@ TEST_F(ApplyChange, FirstEventApplies) {
 TEST_F(ApplyChange, DuplicateWritesNothing) {
   auto rec = from_fixture("customer.created.json");
   ASSERT_EQ(apply(rec).outcome, ApplyOutcome::applied);
-  client_->command({"HSET", kCustomer, "email", "changed-by-hand@example.com"});
+  ASSERT_TRUE(client_->command({"HSET", kCustomer, "email", "changed-by-hand@example.com"}));
   EXPECT_EQ(apply(rec).outcome, ApplyOutcome::duplicate);
   EXPECT_EQ(hget(kCustomer, "email"), "changed-by-hand@example.com");
   EXPECT_EQ(audit("cus_Rx7Example001").size(), 1u);
@@ -242,13 +242,13 @@ TEST_F(ApplyChange, ProcessedMarkerHasTheDedupeTtl) {
 
 TEST_F(ApplyChange, ReloadsTheScriptAfterScriptFlush) {
   ASSERT_EQ(apply(from_fixture("customer.created.json")).outcome, ApplyOutcome::applied);
-  client_->command({"SCRIPT", "FLUSH"});
+  ASSERT_TRUE(client_->command({"SCRIPT", "FLUSH"}));
   EXPECT_EQ(apply(from_fixture("customer.updated.json")).outcome, ApplyOutcome::applied);
   EXPECT_EQ(hget(kCustomer, "email"), "jordan@example.com");
 }
 
 TEST_F(ApplyChange, AScriptErrorOnTheDataFailsOnlyThatRecord) {
-  client_->command({"SET", kCustomer, "not a hash"});
+  ASSERT_TRUE(client_->command({"SET", kCustomer, "not a hash"}));
   std::vector<ChangeRecord> batch{from_fixture("customer.created.json"),
                                   from_fixture("payment_method.attached.json")};
   auto out = store_.apply(batch, 1);
@@ -309,7 +309,7 @@ TEST_F(ApplyChange, ASameSecondSnapshotThatDiffersIsAmbiguous) {
 }
 
 TEST_F(ApplyChange, UsesThePasswordAndDatabaseOfTheRedisUrl) {
-  client_->command({"CONFIG", "SET", "requirepass", "s3cret-pw"});
+  ASSERT_TRUE(client_->command({"CONFIG", "SET", "requirepass", "s3cret-pw"}));
   RedisClient authed(parse_redis_url("redis://:s3cret-pw@127.0.0.1:" + std::to_string(redis_.port()) + "/3"),
                      std::chrono::seconds(2));
   EventStore store(authed, StoreConfig{});
@@ -325,7 +325,8 @@ TEST_F(ApplyChange, UsesThePasswordAndDatabaseOfTheRedisUrl) {
   RedisClient wrong(parse_redis_url("redis://:not-it@127.0.0.1:" + std::to_string(redis_.port()) + "/0"),
                     std::chrono::seconds(2));
   EXPECT_FALSE(wrong.command({"PING"}));
-  EXPECT_EQ(wrong.last_error(), "Redis refused the credentials");
+  EXPECT_NE(wrong.last_error().find("refused the credentials"), std::string::npos) << wrong.last_error();
+  EXPECT_EQ(wrong.last_error().find("not-it"), std::string::npos);
 }
 
 TEST(ApplyChangeKeys, EverythingForOneCustomerIsInOneHashSlot) {

@@ -154,3 +154,38 @@ TEST_F(WorkerPool, PartitionsPausedOnRedisAndMovedByTwoRebalancesAreAllAppliedOn
 
 }  // namespace
 }  // namespace stripe_sync
+
+namespace stripe_sync {
+namespace {
+
+// Redis full (OOM under noeviction), then demoted (READONLY): the worker keeps every batch,
+// dead-letters nothing, counts each class, and applies everything once Redis takes writes again.
+TEST_F(WorkerPool, OomAndReadonlyWindowsAreRetriedNotDeadLettered) {
+  produce_all();
+  auto admin = redis_->client();
+  ASSERT_TRUE(admin->command({"CONFIG", "SET", "maxmemory", "1"}));
+  worker::Worker w(config());
+  auto series = [&](const std::string& name) {
+    std::string text = w.registry().render();
+    auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
+  };
+  w.start();
+  ASSERT_TRUE(test::eventually([&] { return series(R"(stripe_worker_redis_retries_total{class="oom"})") >= 2; }, 60s));
+  std::string why;
+  EXPECT_FALSE(w.ready(&why));
+  ASSERT_TRUE(admin->command({"REPLICAOF", "127.0.0.1", std::to_string(test::free_port())}));
+  ASSERT_TRUE(test::eventually([&] { return series(R"(stripe_worker_redis_retries_total{class="readonly"})") >= 2; }, 60s));
+  EXPECT_EQ(markers(), 0);  // nothing was written meanwhile
+  ASSERT_TRUE(admin->command({"REPLICAOF", "NO", "ONE"}));
+  ASSERT_TRUE(admin->command({"CONFIG", "SET", "maxmemory", "0"}));
+  const std::int64_t total = kCustomers * kUpdates;
+  ASSERT_TRUE(test::eventually([&] { return markers() == total; }, 120s)) << markers() << " of " << total;
+  EXPECT_TRUE(test::eventually([&] { return w.ready(&why); }, 10s)) << why;
+  w.stop();
+  EXPECT_EQ(w.counters().dead_lettered.load(), 0u);
+  EXPECT_EQ(w.counters().applied.load(), static_cast<std::uint64_t>(total));
+}
+
+}  // namespace
+}  // namespace stripe_sync

@@ -48,7 +48,9 @@ std::unique_ptr<RedisClient> RedisServer::client() const {
   return std::make_unique<RedisClient>(endpoint(), 2000ms);
 }
 
-void RedisServer::start() {
+void RedisServer::start() { start_with({}, true); }
+
+void RedisServer::start_with(const std::vector<std::string>& extra_args, bool wait_ready) {
   std::vector<std::string> argv{"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
                                 "127.0.0.1", "--dir", dir_, "--save", "", "--appendonly",
                                 persistent_ ? "yes" : "no", "--appendfsync", "always",
@@ -58,7 +60,9 @@ void RedisServer::start() {
   if (cluster_) {
     argv.insert(argv.end(), {"--cluster-enabled", "yes", "--cluster-config-file", dir_ + "/nodes.conf"});
   }
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<ChildProcess>(argv, std::vector<std::string>{}, dir_ + "/redis.log");
+  if (!wait_ready) return;
   auto c = client();
   if (!eventually([&] { auto r = c->command({"PING"}); return r && r->str == "PONG"; }, 20s)) {
     throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));

@@ -25,6 +25,9 @@ class RedisServer {
 
   void stop();   // SIGTERM and wait: the server writes its data and exits
   void start();  // same port, same directory
+  // The same with more redis-server arguments; without `wait_ready`, it returns once the process
+  // runs (a server still loading its data answers LOADING meanwhile).
+  void start_with(const std::vector<std::string>& extra_args, bool wait_ready);
 
  private:
   std::uint16_t port_;

@@ -41,3 +41,20 @@ TEST(RedisUrl, RejectsOtherSchemesAndBadDbWithoutEchoingThePassword) {
 
 }  // namespace
 }  // namespace stripe_sync
+
+namespace stripe_sync {
+namespace {
+
+TEST(RedisUrl, ReadsMoreSeedNodesOfACluster) {
+  auto ep = parse_redis_url("redis://:pw@10.0.0.1:7000,10.0.0.2:7001,redis://10.0.0.3:7002");
+  EXPECT_EQ(ep.password, "pw");
+  auto seeds = ep.seeds();
+  ASSERT_EQ(seeds.size(), 3u);
+  EXPECT_EQ(seeds[0].name(), "10.0.0.1:7000");
+  EXPECT_EQ(seeds[1].name(), "10.0.0.2:7001");
+  EXPECT_EQ(seeds[2].name(), "10.0.0.3:7002");
+  EXPECT_THROW(parse_redis_url("redis://h:1,http://h:2"), ConfigError);
+}
+
+}  // namespace
+}  // namespace stripe_sync

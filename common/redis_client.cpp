@@ -196,10 +196,11 @@ Status RedisClient::discover() {
   return fail(last.value_or(connection_error("no Redis node to ask")));
 }
 
+// Where a keyless command goes: the one server, or in a cluster the node REDIS_URL names first
+// (PING, INFO, ROLE there mean that node).
 RedisConnection* RedisClient::default_connection() {
   if (mode_ == Mode::standalone) return &connection(standalone_);
-  if (slots_ && !slots_->masters().empty()) return &connection(slots_->masters().front());
-  return nullptr;
+  return &connection(endpoint_.seeds().front());
 }
 
 Result<RedisValue> RedisClient::command(const std::vector<std::string_view>& argv) {

@@ -58,7 +58,8 @@ void RedisServer::start_with(const std::vector<std::string>& extra_args, bool wa
                                 // chaos tests slow Redis down with DEBUG SLEEP
                                 "--enable-debug-command", "local"};
   if (cluster_) {
-    argv.insert(argv.end(), {"--cluster-enabled", "yes", "--cluster-config-file", dir_ + "/nodes.conf"});
+    argv.insert(argv.end(), {"--cluster-enabled", "yes", "--cluster-config-file", dir_ + "/nodes.conf",
+                             "--cluster-node-timeout", "1000"});
   }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<ChildProcess>(argv, std::vector<std::string>{}, dir_ + "/redis.log");
@@ -67,6 +68,13 @@ void RedisServer::start_with(const std::vector<std::string>& extra_args, bool wa
   if (!eventually([&] { auto r = c->command({"PING"}); return r && r->str == "PONG"; }, 20s)) {
     throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
   }
+}
+
+void RedisServer::kill() {
+  if (!process_) return;
+  process_->signal(SIGKILL);
+  process_->wait(20s);
+  process_.reset();
 }
 
 void RedisServer::stop() {

@@ -24,6 +24,7 @@ class RedisServer {
   std::unique_ptr<RedisClient> client() const;
 
   void stop();   // SIGTERM and wait: the server writes its data and exits
+  void kill();   // SIGKILL: a crash, nothing saved
   void start();  // same port, same directory
   // The same with more redis-server arguments; without `wait_ready`, it returns once the process
   // runs (a server still loading its data answers LOADING meanwhile).

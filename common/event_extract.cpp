@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <array>
+#include <optional>
 
 #include "common/envelope.hpp"
 #include "common/json_writer.hpp"
@@ -52,7 +53,14 @@ struct KindSpec {
   ObjectKind kind;
   std::string_view object;  // data.object.object expected
   std::vector<FieldSpec> fields;
+  // What Stripe always sends for this kind (objects.json: required), with its JSON types. An
+  // object without one of them, or with another type, is dead-lettered as invalid_shape instead
+  // of being stored with empty values over good state.
+  std::vector<RequiredField> required;
 };
+
+constexpr unsigned kString = RequiredField::string, kNumber = RequiredField::number,
+                   kBool = RequiredField::boolean, kObject = RequiredField::object, kNull = RequiredField::null;
 
 // What DESIGN.md's Redis records keep of each object. The same pointers find the previous
 // values in data.previous_attributes, which Stripe shapes like the object.
@@ -60,27 +68,35 @@ const KindSpec kCustomer{ObjectKind::customer, "customer", {
     {"id", "/id"}, {"email", "/email"}, {"name", "/name"}, {"phone", "/phone"},
     {"address", "/address", Render::json},
     {"default_payment_method", "/invoice_settings/default_payment_method"},
-    {"livemode", "/livemode"}}};
+    {"livemode", "/livemode"}},
+    {{"id", kString}, {"email", kString | kNull}, {"invoice_settings", kObject}, {"livemode", kBool}}};
 const KindSpec kSubscription{ObjectKind::subscription, "subscription", {
     {"id", "/id"}, {"customer", "/customer"}, {"status", "/status"},
     {"cancel_at_period_end", "/cancel_at_period_end"}, {"cancel_at", "/cancel_at"},
     {"canceled_at", "/canceled_at"}, {"cancellation_reason", "/cancellation_details/reason"},
     {"current_period_start", "/items", Render::period_start},
     {"current_period_end", "/items", Render::period_end},
-    {"items", "/items", Render::items}}};
+    {"items", "/items", Render::items}},
+    {{"id", kString}, {"customer", kString | kObject}, {"status", kString}, {"items", kObject},
+     {"cancel_at_period_end", kBool}, {"cancel_at", kNumber | kNull}, {"canceled_at", kNumber | kNull},
+     {"created", kNumber}, {"livemode", kBool}}};
 const KindSpec kPaymentMethod{ObjectKind::payment_method, "payment_method", {
     {"id", "/id"}, {"customer", "/customer"}, {"type", "/type"},
     {"card_brand", "/card/brand"}, {"card_last4", "/card/last4"},
-    {"card_exp_month", "/card/exp_month"}, {"card_exp_year", "/card/exp_year"}}};
+    {"card_exp_month", "/card/exp_month"}, {"card_exp_year", "/card/exp_year"}},
+    {{"id", kString}, {"type", kString}, {"customer", kString | kObject | kNull}, {"created", kNumber},
+     {"livemode", kBool}}};
 const KindSpec kPortalSession{ObjectKind::portal_session, "billing_portal.session", {
     {"id", "/id"}, {"customer", "/customer"}, {"configuration", "/configuration"},
     {"created", "/created"}, {"livemode", "/livemode"}, {"return_url", "/return_url"},
-    {"locale", "/locale"}, {"flow_type", "/flow/type"}}};
+    {"locale", "/locale"}, {"flow_type", "/flow/type"}},
+    {{"id", kString}, {"customer", kString}, {"created", kNumber}, {"livemode", kBool}}};
 const KindSpec kPortalConfiguration{ObjectKind::portal_configuration, "billing_portal.configuration", {
     {"id", "/id"}, {"active", "/active"}, {"is_default", "/is_default"},
     {"default_return_url", "/default_return_url"},
     {"business_profile", "/business_profile", Render::json},
-    {"features", "/features", Render::json}, {"livemode", "/livemode"}}};
+    {"features", "/features", Render::json}, {"livemode", "/livemode"}},
+    {{"id", kString}, {"active", kBool}, {"is_default", kBool}, {"livemode", kBool}}};
 
 struct TypeSpec {
   std::string_view type;
@@ -180,6 +196,45 @@ ExtractResult permanent(std::string reason, std::string detail) {
   return {ExtractStatus::permanent, std::move(reason), std::move(detail)};
 }
 
+unsigned type_of(dom::element v) {
+  switch (v.type()) {
+    case dom::element_type::STRING: return kString;
+    case dom::element_type::INT64:
+    case dom::element_type::UINT64:
+    case dom::element_type::DOUBLE: return kNumber;
+    case dom::element_type::BOOL: return kBool;
+    case dom::element_type::OBJECT: return kObject;
+    case dom::element_type::NULL_VALUE: return kNull;
+    case dom::element_type::ARRAY: return 0;
+  }
+  return 0;
+}
+
+std::string type_names(unsigned types) {
+  std::string out;
+  for (auto [bit, name] : {std::pair{kString, "a string"}, {kNumber, "a number"}, {kBool, "a boolean"},
+                           {kObject, "an object"}, {kNull, "null"}}) {
+    if (!(types & bit)) continue;
+    if (!out.empty()) out += " or ";
+    out += name;
+  }
+  return out;
+}
+
+// invalid_shape naming the first field Stripe always sends that is missing or of another type.
+std::optional<ExtractResult> check_shape(dom::element object, const KindSpec& kind) {
+  for (const RequiredField& r : kind.required) {
+    dom::element v;
+    if (object[r.name].get(v) != simdjson::SUCCESS) {
+      return permanent("invalid_shape", "data.object." + std::string(r.name) + " is missing");
+    }
+    if (!(type_of(v) & r.types)) {
+      return permanent("invalid_shape", "data.object." + std::string(r.name) + " must be " + type_names(r.types));
+    }
+  }
+  return std::nullopt;
+}
+
 // Fills `out` (kind, stamp parts, fields, previous, index action) from an object and, for
 // events, its previous_attributes. Shared by webhook events and API snapshots: one mapping.
 ExtractResult fill_record(dom::element object, const dom::element* prev, const KindSpec& kind,
@@ -235,6 +290,13 @@ ExtractResult fill_record(dom::element object, const dom::element* prev, const K
 
 }  // namespace
 
+std::vector<RequiredField> required_fields(std::string_view object_type) {
+  for (const KindSpec* k : {&kCustomer, &kSubscription, &kPaymentMethod, &kPortalSession, &kPortalConfiguration}) {
+    if (k->object == object_type) return k->required;
+  }
+  return {};
+}
+
 std::vector<std::string_view> handled_types() {
   std::vector<std::string_view> out;
   for (const auto& t : kTypes) out.push_back(t.type);
@@ -270,6 +332,7 @@ ExtractResult extract_change(std::string_view json, ChangeRecord& out) {
                                          "' for " + out.event_type);
   }
   if (object["id"].get(object_id) || object_id.empty()) return permanent("missing_field", "missing field: data.object.id");
+  if (auto bad = check_shape(object, *spec->kind)) return *bad;
 
   // The partition key by the same rule the ingress used (Envelope::partition_key).
   Envelope env;
@@ -312,6 +375,10 @@ ExtractResult extract_snapshot(std::string_view object_json, std::int64_t date_u
   // ended subscription is a tombstone, as the matching events would have made it.
   bool deleted = false;
   if (dom::element d; object["deleted"].get(d) == simdjson::SUCCESS && d.is_bool()) deleted = bool(d);
+  // A deleted object as the API returns it is only {id, object, deleted: true}.
+  if (!deleted) {
+    if (auto bad = check_shape(object, *kind)) return *bad;
+  }
   std::string_view status;
   bool canceled = kind == &kSubscription && object["status"].get(status) == simdjson::SUCCESS &&
                   status == "canceled";

@@ -11,7 +11,8 @@ namespace stripe_sync {
 enum class ExtractStatus {
   record,     // a change to apply
   ignored,    // a type we do not keep (invoice.paid, ...): counted and committed
-  permanent,  // never applicable (not JSON, a known type missing a required field): DLQ
+  permanent,  // never applicable (not JSON, a known type missing a required field or of a
+              // broken shape: reason invalid_shape): DLQ
 };
 
 struct ExtractResult {
@@ -19,6 +20,15 @@ struct ExtractResult {
   std::string reason;  // for ignored/permanent: short machine reason ("not_json", "missing_field")
   std::string detail;  // human text; never contains the payload
 };
+
+// A field Stripe always sends for an object kind, and the JSON types it may have.
+struct RequiredField {
+  enum Type : unsigned { string = 1, number = 2, boolean = 4, object = 8, null = 16 };
+  std::string_view name;  // a top-level field of the object
+  unsigned types;         // bits of Type
+};
+// The required fields of a kept object kind ("customer", "subscription", ...); empty for others.
+std::vector<RequiredField> required_fields(std::string_view object_type);
 
 // The event types the worker keeps; every other type is `ignored`.
 bool is_handled_type(std::string_view type);

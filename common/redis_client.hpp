@@ -11,6 +11,8 @@
 // connection fails the whole call with a transient Error, since nothing is known of it and the
 // caller retries it all; a permanent one (WRONGTYPE, a script's DATA error) stays in its reply
 // for the caller to handle for that command alone.
+// hiredis writes with write(2): the process must ignore SIGPIPE (process_main.cpp does), or a
+// connection Redis closed ends it.
 #include <chrono>
 #include <map>
 #include <memory>

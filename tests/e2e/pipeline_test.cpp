@@ -331,8 +331,8 @@ TEST_F(Pipeline, EventThatCanNeverApplyGoesToTheDlqAndReplayPutsItBack) {
   EXPECT_EQ(dead[0].header("stripe-event-type"), "customer.subscription.updated");
   EXPECT_EQ(dead[0].header("source"), "webhook");
   EXPECT_FALSE(dead[0].header("ingress-received-ms").empty());
-  EXPECT_EQ(dead[0].header("dlq-reason"), "missing_field");
-  EXPECT_EQ(dead[0].header("dlq-error"), "missing field: data.object.customer");
+  EXPECT_EQ(dead[0].header("dlq-reason"), "invalid_shape");
+  EXPECT_EQ(dead[0].header("dlq-error"), "data.object.customer is missing");
   EXPECT_EQ(dead[0].header("dlq-source-partition"), std::to_string(read_topic(stack_->bootstrap(), "stripe.events")[0].partition));
   EXPECT_EQ(dead[0].header("dlq-source-offset"), "0");
   EXPECT_FALSE(dead[0].header("dlq-at-ms").empty());
@@ -340,7 +340,7 @@ TEST_F(Pipeline, EventThatCanNeverApplyGoesToTheDlqAndReplayPutsItBack) {
   std::string listed = stack_->cli({"dlq", "list"});
   auto entry = json::parse(listed.substr(0, listed.find('\n')));
   EXPECT_EQ(entry.at("event_id").as_string(), "evt_dlq_1");
-  EXPECT_EQ(entry.at("reason").as_string(), "missing_field");
+  EXPECT_EQ(entry.at("reason").as_string(), "invalid_shape");
 
   std::string dry = stack_->cli({"dlq", "replay", "--event-id", "evt_dlq_1", "--dry-run"});
   EXPECT_NE(dry.find("would replay 1 of 1"), std::string::npos) << dry;

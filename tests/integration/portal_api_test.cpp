@@ -10,10 +10,12 @@
 #include <fstream>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <set>
 
 #include "common/event_extract.hpp"
 #include "common/event_store.hpp"
+#include "common/signature.hpp"
 #include "common/mock_cluster.hpp"
 #include "ingress/api_access.hpp"
 #include "ingress/ingress_app.hpp"
@@ -45,6 +47,7 @@ struct Account {
   std::map<std::string, json::object> configurations;
   int configuration_lists = 0;
   int fail_session_creates = 0;  // answer 500 this many times first
+  std::optional<test::FakeResponse> hostile;  // when set: every request gets this
   int sessions = 0;
 };
 
@@ -145,6 +148,7 @@ class PortalApiTest : public ::testing::Test {
   Account account_;
   test::FakeStripe fake_{[this](const test::FakeRequest& q) -> test::FakeResponse {
     std::lock_guard lock(account_.mutex);
+    if (account_.hostile) return *account_.hostile;
     if (q.method == "POST" && q.path == "/v1/billing_portal/sessions") {
       if (account_.fail_session_creates > 0) {
         --account_.fail_session_creates;
@@ -585,6 +589,80 @@ TEST_F(PortalApiTest, WithoutAStripeKeyThePortalRoutesSaySo) {
   auto res = post_session({{"customer_id", kCustomer}, {"workflow_type", "billing_review"}});
   EXPECT_EQ(res.status, 503);
   EXPECT_NE(res.body.find("STRIPE_API_KEY"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stripe_sync
+
+namespace stripe_sync {
+namespace {
+
+// Stripe (or a proxy in front of it) answering badly, on every portal route that calls it: each
+// answer is a 5xx in the error format, the process keeps serving webhooks, nothing is written.
+TEST_F(PortalApiTest, MalformedStripeAnswersAre5xxInTheErrorFormatAndNothingDies) {
+  seed_redis();
+  start();
+  auto session = post_session({{"customer_id", kCustomer}, {"workflow_type", "payment_update"}});
+  ASSERT_EQ(session.status, 200) << session.body;
+  const std::string query = return_query(session);
+  const std::map<std::string, std::string> html{{"Content-Type", "text/html"}};
+  const std::pair<const char*, test::FakeResponse> modes[] = {
+      {"html", {200, "<html><body>Service Unavailable</body></html>", html}},
+      {"empty", {200, ""}},
+      {"truncated", {200, R"({"id":"cus_Rx7Example001","object":"cust)"}},
+      {"wrong types", {200, R"({"id":5,"object":["customer"],"data":"x","has_more":"yes","url":7,"email":{}})"}},
+      {"missing fields", {200, "{}"}},
+      {"64 MiB", {200, "{\"pad\":\"" + std::string(64 << 20, 'x') + "\"}"}},
+      {"500 html", {500, "<html>Internal Server Error</html>", html}},
+  };
+  test::HttpClient c(port_);
+  const std::map<std::string, std::string> app{{"Authorization", kApp}, {"Content-Type", "application/json"}};
+  const std::map<std::string, std::string> admin{{"Authorization", "Bearer admin_key_portal_test"},
+                                                 {"Content-Type", "application/json"}};
+  const std::string config = R"({"business_profile":{"headline":"H"},"features":{"invoice_history":{"enabled":true}}})";
+  int webhook = 0;
+  for (const auto& [name, answer] : modes) {
+    {
+      std::lock_guard lock(account_.mutex);
+      account_.hostile = answer;
+    }
+    const std::pair<const char*, test::HttpResult> answers[] = {
+        {"session", post_session({{"customer_id", kCustomer}, {"workflow_type", "payment_update"}})},
+        {"return", get_return(query)},
+        {"configuration list", c.request("GET", "/api/payment/portal/configuration", "", admin)},
+        {"configuration create", c.request("POST", "/api/payment/portal/configuration", config, admin)},
+        {"configuration update", c.request("POST", "/api/payment/portal/configuration/bpc_1", config, admin)},
+        {"customer update", c.request("POST", std::string("/api/payment/customers/") + kCustomer,
+                                      R"({"email":"hostile@example.com"})", app)},
+    };
+    for (const auto& [route, res] : answers) {
+      EXPECT_GE(res.status, 500) << name << ", " << route << ": " << res.body;
+      EXPECT_LT(res.status, 600) << name << ", " << route;
+      boost::system::error_code ec;
+      auto body = json::parse(res.body, ec);
+      ASSERT_FALSE(ec) << name << ", " << route << ": " << res.body;
+      EXPECT_EQ(body.at("success"), json::value(false)) << name << ", " << route;
+      std::string code(body.at("error_code").as_string());
+      EXPECT_TRUE(code == "UPSTREAM_UNAVAILABLE" || code == "SYNC_FAILED") << name << ", " << route << ": " << code;
+    }
+    // Webhook intake never depended on Stripe's answers.
+    json::object ev = json::parse(test::read_fixture("events/customer.updated.json")).as_object();
+    ev["id"] = "evt_hostile_" + std::to_string(++webhook);
+    std::string body = json::serialize(ev);
+    std::vector<std::string> secrets{"whsec_portal"};
+    auto ack = c.request("POST", "/webhooks/stripe", body,
+                         {{"Content-Type", "application/json"},
+                          {"Stripe-Signature", sign_payload(body, secrets, std::time(nullptr))}});
+    EXPECT_EQ(ack.status, 200) << name << ": " << ack.body;
+  }
+  // Nothing half-written: the customer is as before, and the return was never counted.
+  EXPECT_EQ(hget(std::string("stripe:{") + kCustomer + "}:customer", "email"), "jordan.old@example.com");
+  {
+    std::lock_guard lock(account_.mutex);
+    account_.hostile.reset();
+  }
+  auto healthy = get_return(query);
+  EXPECT_EQ(healthy.status, 200) << healthy.body;
 }
 
 }  // namespace

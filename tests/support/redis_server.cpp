@@ -1,6 +1,8 @@
 #include "tests/support/redis_server.hpp"
 
 #include <signal.h>
+
+#include <csignal>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -22,6 +24,9 @@ std::uint16_t free_port() {
 
 RedisServer::RedisServer(bool persistent, bool cluster_enabled)
     : port_(free_port()), persistent_(persistent), cluster_(cluster_enabled) {
+  // As every process of ours does (process_main.cpp): a write to a connection Redis closed
+  // (maxclients, a kill) must be an error, not the end of the test binary.
+  std::signal(SIGPIPE, SIG_IGN);
   static int counter = 0;
   dir_ = (std::filesystem::temp_directory_path() /
           ("stripe-sync-redis-" + std::to_string(::getpid()) + "-" + std::to_string(++counter)))

@@ -4,6 +4,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <functional>
 #include <map>
 
 #include "tests/support/fixtures.hpp"
@@ -163,7 +164,7 @@ TEST(EventExtract, PermanentFailures) {
       {R"({"id":"evt_1","type":"customer.updated","created":1,"data":{}})", "missing_field"},
       {R"({"id":"evt_1","type":"customer.updated","created":1,"data":{"object":{"object":"customer"}}})", "missing_field"},
       {R"({"id":"evt_1","type":"customer.updated","created":1,"data":{"object":{"id":"sub_1","object":"subscription"}}})", "wrong_object"},
-      {R"({"id":"evt_1","type":"customer.subscription.updated","created":1,"data":{"object":{"id":"sub_1","object":"subscription"}}})", "missing_field"},
+      {R"({"id":"evt_1","type":"customer.subscription.updated","created":1,"data":{"object":{"id":"sub_1","object":"subscription"}}})", "invalid_shape"},
       {R"({"type":"customer.updated"})", "missing_field"},
   };
   for (const auto& c : cases) {
@@ -211,6 +212,86 @@ TEST(EventExtract, SnapshotOfAnotherObjectIsIgnored) {
   ChangeRecord r;
   EXPECT_EQ(extract_snapshot(R"({"id":"in_1","object":"invoice"})", 5, "s", "return-sync", r).status, ExtractStatus::ignored);
   EXPECT_EQ(extract_snapshot("[]", 5, "s", "return-sync", r).status, ExtractStatus::permanent);
+}
+
+}  // namespace
+}  // namespace stripe_sync
+
+namespace stripe_sync {
+namespace {
+
+// The table of required fields agrees with Stripe's own object definitions (stripe-node's types,
+// tests/fixtures/stripe-objects.json, copied from shared/stripe/objects.json).
+TEST(EventExtract, RequiredFieldsAreWhatStripeAlwaysSends) {
+  auto objects = boost::json::parse(test::read_fixture("stripe-objects.json"));
+  for (const char* kind : {"customer", "subscription", "payment_method", "billing_portal.session",
+                           "billing_portal.configuration"}) {
+    auto required = required_fields(kind);
+    ASSERT_FALSE(required.empty()) << kind;
+    for (const RequiredField& f : required) {
+      const auto* schema = objects.at(kind).as_object().if_contains(f.name);
+      ASSERT_NE(schema, nullptr) << kind << "." << f.name;
+      const auto& s = schema->as_object();
+      EXPECT_TRUE(s.at("required").as_bool()) << kind << "." << f.name << " is not always sent";
+      bool nullable = s.contains("nullable") && s.at("nullable").as_bool();
+      EXPECT_EQ((f.types & RequiredField::null) != 0, nullable) << kind << "." << f.name;
+      std::string type = s.contains("type") ? std::string(s.at("type").as_string()) : "";
+      unsigned bit = type == "string" ? RequiredField::string
+                     : type == "number" ? RequiredField::number
+                     : type == "boolean" ? RequiredField::boolean
+                                         : RequiredField::object;  // Metadata, ApiList<...>, nested
+      EXPECT_NE(f.types & bit, 0u) << kind << "." << f.name << " is " << type;
+    }
+  }
+}
+
+std::string with_object(const std::string& fixture, const std::function<void(boost::json::object&)>& edit) {
+  auto ev = boost::json::parse(test::read_fixture("events/" + fixture));
+  edit(ev.at("data").at("object").as_object());
+  return boost::json::serialize(ev);
+}
+
+TEST(EventExtract, ABrokenShapeOfAKnownTypeIsDeadLetteredNamingTheField) {
+  struct Case {
+    std::string body;
+    std::string detail;
+  };
+  const Case cases[] = {
+      // The issue's case: a subscription with only id, object and customer.
+      {with_object("customer.subscription.updated.json",
+                   [](boost::json::object& o) {
+                     boost::json::object keep{{"id", o.at("id")}, {"object", o.at("object")}, {"customer", o.at("customer")}};
+                     o = keep;
+                   }),
+       "data.object.status is missing"},
+      {with_object("customer.subscription.updated.json", [](boost::json::object& o) { o["status"] = 5; }),
+       "data.object.status must be a string"},
+      {with_object("customer.subscription.updated.json", [](boost::json::object& o) { o.erase("items"); }),
+       "data.object.items is missing"},
+      {with_object("customer.updated.json", [](boost::json::object& o) { o.erase("email"); }), "data.object.email is missing"},
+      {with_object("customer.updated.json", [](boost::json::object& o) { o["livemode"] = "false"; }),
+       "data.object.livemode must be a boolean"},
+      {with_object("payment_method.attached.json", [](boost::json::object& o) { o.erase("type"); }),
+       "data.object.type is missing"},
+  };
+  for (const Case& c : cases) {
+    ChangeRecord r;
+    auto x = extract_change(c.body, r);
+    EXPECT_EQ(x.status, ExtractStatus::permanent) << c.detail;
+    EXPECT_EQ(x.reason, "invalid_shape") << c.detail;
+    EXPECT_EQ(x.detail, c.detail);
+  }
+  // Null where Stripe sends null is fine.
+  ChangeRecord ok;
+  EXPECT_EQ(extract_change(with_object("customer.updated.json", [](boost::json::object& o) { o["email"] = nullptr; }), ok).status,
+            ExtractStatus::record);
+}
+
+TEST(EventExtract, ASnapshotOfABrokenShapeIsRefusedToo) {
+  ChangeRecord r;
+  auto x = extract_snapshot(R"({"id":"sub_1","object":"subscription","customer":"cus_1"})", 5, "s", "return-sync", r);
+  EXPECT_EQ(x.status, ExtractStatus::permanent);
+  EXPECT_EQ(x.reason, "invalid_shape");
 }
 
 }  // namespace

@@ -6,14 +6,19 @@
 namespace stripe_sync {
 
 namespace {
-// One "name:value" line of an INFO reply.
-std::string info_field(const std::string& info, std::string_view name) {
-  std::string needle = "\n" + std::string(name) + ":";
-  std::size_t at = ("\n" + info).find(needle);
-  if (at == std::string::npos) return {};
-  std::size_t start = at + needle.size() - 1;
-  std::size_t end = info.find_first_of("\r\n", start);
-  return info.substr(start, end == std::string::npos ? std::string::npos : end - start);
+// The value of one "name:value" line of an INFO reply ("" when absent).
+std::string info_field(std::string_view info, std::string_view name) {
+  while (!info.empty()) {
+    std::size_t end = info.find('\n');
+    std::string_view line = info.substr(0, end);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.size() > name.size() && line.substr(0, name.size()) == name && line[name.size()] == ':') {
+      return std::string(line.substr(name.size() + 1));
+    }
+    if (end == std::string_view::npos) break;
+    info.remove_prefix(end + 1);
+  }
+  return {};
 }
 }  // namespace
 

@@ -77,6 +77,28 @@ def main():
     redis_cmd = services.get("redis", {}).get("command", [])
     if "--appendonly" not in redis_cmd or redis_cmd[redis_cmd.index("--appendonly") + 1] != "yes":
         problem("compose.yaml: Redis without AOF")
+    # The Redis Cluster variant: an override of compose.yaml.
+    with open(os.path.join(deploy, "compose.redis-cluster.yaml")) as f:
+        cluster_compose = yaml.safe_load(f)
+    cluster_services = cluster_compose.get("services", {})
+    nodes = [n for n in cluster_services if n.startswith("redis-") and n != "redis-cluster-create"]
+    if len(nodes) < 6:
+        problem(f"compose.redis-cluster.yaml: {len(nodes)} Redis nodes, fewer than 3 masters with a replica each")
+    for n in nodes:
+        text = " ".join(str(x) for x in cluster_services[n].get("command", []))
+        for needed in ("--cluster-enabled yes", "--appendonly yes", "--maxmemory-policy noeviction"):
+            if needed not in text:
+                problem(f"compose.redis-cluster.yaml: {n} runs without {needed}")
+    for name in ("ingress", "worker"):
+        svc = cluster_services.get(name, {})
+        command = services.get(name, {}).get("command", [None])[0]
+        for key in svc.get("environment", {}):
+            if key not in binaries.get(command, set()):
+                problem(f"compose.redis-cluster.yaml: {name} sets {key}, which {command} does not read")
+        if "redis-1:6379" not in svc.get("environment", {}).get("REDIS_URL", ""):
+            problem(f"compose.redis-cluster.yaml: {name} is not pointed at the cluster")
+    if cluster_services.get("worker", {}).get("environment", {}).get("REDIS_WAIT_REPLICAS") != "1":
+        problem("compose.redis-cluster.yaml: the worker does not wait for a replica")
     worker_listen = services.get("worker", {}).get("environment", {}).get("WORKER_METRICS_LISTEN", "")
     with open(os.path.join(deploy, "prometheus.yml")) as f:
         prom = yaml.safe_load(f)
@@ -85,10 +107,12 @@ def main():
         problem(f"prometheus.yml does not scrape both processes where they listen: {targets}")
     for tool in (["docker", "compose"], ["docker-compose"]):
         if shutil.which(tool[0]) and subprocess.run(tool + ["version"], capture_output=True).returncode == 0:
-            r = subprocess.run(tool + ["-f", os.path.join(deploy, "compose.yaml"), "config", "-q"],
-                               capture_output=True, text=True, env={**os.environ, "STRIPE_WEBHOOK_SECRET": "whsec_x"})
-            if r.returncode != 0:
-                problem(f"{' '.join(tool)} config: {r.stderr.strip()}")
+            for files in (["compose.yaml"], ["compose.yaml", "compose.redis-cluster.yaml"]):
+                args = [a for f in files for a in ("-f", os.path.join(deploy, f))]
+                r = subprocess.run(tool + args + ["config", "-q"], capture_output=True, text=True,
+                                   env={**os.environ, "STRIPE_WEBHOOK_SECRET": "whsec_x"})
+                if r.returncode != 0:
+                    problem(f"{' '.join(tool)} {' '.join(files)} config: {r.stderr.strip()}")
             break
 
     # --- Dockerfile ------------------------------------------------------------------------
@@ -205,6 +229,17 @@ def main():
         if not any(all(d["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in sel.items())
                    for d in deployments.values()):
             problem(f"k8s PDB {p['metadata']['name']}: selects no Deployment's pods")
+    for st in by_kind.get("StatefulSet", []):
+        if st["metadata"]["name"] != "redis-cluster":
+            continue
+        args = " ".join(" ".join(c.get("args", [])) for c in st["spec"]["template"]["spec"]["containers"])
+        for needed in ("--cluster-enabled yes", "--appendonly yes", "--maxmemory-policy noeviction"):
+            if needed not in args:
+                problem(f"k8s redis-cluster: runs without {needed}")
+        if st["spec"].get("replicas", 1) < 6:
+            problem("k8s redis-cluster: fewer than 6 nodes (3 masters with a replica each)")
+        if not st["spec"]["template"]["spec"].get("securityContext", {}).get("runAsNonRoot"):
+            problem("k8s redis-cluster: runAsNonRoot is not set")
     if "stripe-ingress" not in {h["spec"]["scaleTargetRef"]["name"] for h in by_kind.get("HorizontalPodAutoscaler", [])}:
         problem("k8s: stripe-ingress has no HorizontalPodAutoscaler")
 

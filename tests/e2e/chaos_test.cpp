@@ -6,6 +6,7 @@
 //
 // Short run (in ./tests/run.sh):  ctest --preset dev -L chaos
 // Long run:  CHAOS_SEED=7 CHAOS_CUSTOMERS=400 CHAOS_RATE=400 CHAOS_ROUNDS=3 build/dev/tests/e2e_chaos_tests
+// On a Redis Cluster (3 masters, 3 replicas, REDIS_WAIT_REPLICAS=1): CHAOS_REDIS=cluster.
 // Each run prints one summary line starting "chaos:".
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -338,9 +339,13 @@ TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
     return {404, test::stripe_error_body("invalid_request_error", "No such object")};
   });
 
+  const char* redis_mode = std::getenv("CHAOS_REDIS");
+  const bool on_cluster = redis_mode && std::string(redis_mode) == "cluster";
   test::StackOptions options;
   options.worker_env = {"WORKER_REVALIDATE=1", "STRIPE_API_KEY=sk_test_chaos", "STRIPE_API_BASE=" + stripe.base_url()};
   options.ingress_env = {"INGRESS_PRODUCE_TIMEOUT_MS=3000"};
+  options.redis_cluster = on_cluster;
+  if (on_cluster) options.worker_env.push_back("REDIS_WAIT_REPLICAS=1");
   test::Stack stack(binaries(), kSecret, options);
   stack.start_worker();
 
@@ -394,6 +399,32 @@ TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
     auto v = c->command(argv);
     return v.ok() && !v->is_error();
   };
+  auto on_every_master = [&](std::vector<std::string_view> argv) {
+    auto c = stack.redis().client();
+    auto v = c->on_every_master(argv);
+    if (!v) return false;
+    for (const auto& [node, reply] : *v)
+      if (reply.is_error()) return false;
+    return true;
+  };
+  // Redis refusing writes for two seconds: READONLY from a demoted node; on a cluster, where
+  // REPLICAOF is not allowed, a replica taking over its master (CLUSTER FAILOVER).
+  auto readonly_window = [&] {
+    if (!on_cluster) {
+      std::string nowhere = std::to_string(test::free_port());
+      bool ok = redis_command({"REPLICAOF", "127.0.0.1", nowhere});
+      std::this_thread::sleep_for(2s);
+      return redis_command({"REPLICAOF", "NO", "ONE"}) && ok;
+    }
+    for (std::size_t i = 0; i < 6; ++i) {
+      test::RedisServer& node = stack.redis_cluster_node(i);
+      auto role = node.client()->command({"ROLE"});
+      if (role && !role->elements.empty() && role->elements[0].str == "slave") {
+        return node.client()->command({"CLUSTER", "FAILOVER"}).ok();
+      }
+    }
+    return false;
+  };
   for (int r = 0; r < rounds; ++r) {
     auto step = [&](double f) { return (r + f) / rounds; };
     ASSERT_TRUE(at(step(0.08)));
@@ -422,7 +453,15 @@ TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
     ASSERT_TRUE(at(step(0.72)));
     EXPECT_TRUE(redis_command({"DEBUG", "SLEEP", "1.5"}));  // Redis itself stops for 1.5 s
     ++faults;
-    ASSERT_TRUE(at(step(0.84)));
+    ASSERT_TRUE(at(step(0.78)));
+    EXPECT_TRUE(on_every_master({"CONFIG", "SET", "maxmemory", "1"}));  // full: OOM for 2 s
+    std::this_thread::sleep_for(2s);
+    EXPECT_TRUE(on_every_master({"CONFIG", "SET", "maxmemory", "0"}));
+    ++faults;
+    ASSERT_TRUE(at(step(0.82)));
+    EXPECT_TRUE(readonly_window());
+    ++faults;
+    ASSERT_TRUE(at(step(0.88)));
     stack.kill_worker();
     stack.start_worker();
     ++faults;
@@ -512,10 +551,15 @@ TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
     auto at_ = w.find(series + " ");
     return at_ == std::string::npos ? std::string("0") : w.substr(at_ + series.size() + 1, w.find('\n', at_) - at_ - series.size() - 1);
   };
-  std::printf("chaos: seed=%u customers=%d events=%zu sent=%zu duplicates=%d acknowledged=%zu retries=%d faults=%d "
+  // Batches the worker held back, by class (its logs: restarts reset its metrics).
+  const int oom_retries = stack.count_in_worker_logs(R"("class":"oom")");
+  const int readonly_retries = stack.count_in_worker_logs(R"("class":"readonly")");
+  const int dead_lettered = stack.count_in_worker_logs("event dead-lettered");
+  std::printf("chaos: redis=%s seed=%u customers=%d events=%zu sent=%zu duplicates=%d acknowledged=%zu retries=%d faults=%d "
+              "oom_retries=%d readonly_retries=%d dead_lettered=%d "
               "lost=%zu stale_writes=%d mismatches=%d audit_duplicates=%d revalidated=%s\n",
-              seed, customers, events.size(), plan.size(), duplicates, acknowledged.size(), retries.load(), faults,
-              lost.size(), stale_writes, mismatches, audit_duplicates,
+              on_cluster ? "cluster" : "single", seed, customers, events.size(), plan.size(), duplicates, acknowledged.size(),
+              retries.load(), faults, oom_retries, readonly_retries, dead_lettered, lost.size(), stale_writes, mismatches, audit_duplicates,
               count(R"(stripe_worker_revalidations_total{outcome="applied"})").c_str());
   EXPECT_TRUE(settled) << lost.size() << " acknowledged events never reached Redis, e.g. " << (lost.empty() ? "" : lost[0]);
   EXPECT_EQ(acknowledged.size(), plan.size()) << "some sends were never acknowledged (gave up after 120 s)";
@@ -523,7 +567,12 @@ TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
   EXPECT_EQ(stale_writes, 0);
   EXPECT_EQ(mismatches, 0);
   EXPECT_EQ(audit_duplicates, 0);
-  EXPECT_EQ(faults, 8 * rounds);
+  EXPECT_EQ(faults, 10 * rounds);
+  EXPECT_GT(oom_retries, 0) << "the OOM window held nothing back: it did not test anything";
+  if (!on_cluster) {
+    EXPECT_GT(readonly_retries, 0) << "the READONLY window held nothing back";
+  }
+  EXPECT_EQ(dead_lettered, 0) << "a Redis fault must never dead-letter an event";
   EXPECT_TRUE(stripe.violations().empty());
 }
 

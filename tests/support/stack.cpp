@@ -23,7 +23,8 @@ Stack::Stack(StackBinaries bins, std::string webhook_secret, StackOptions option
   auto line = broker_->read_line(20s);
   if (!line) throw std::runtime_error("the embedded broker did not start");
   bootstrap_ = *line;
-  redis_ = std::make_unique<RedisServer>(/*persistent=*/true);
+  if (options_.redis_cluster) cluster_ = std::make_unique<RedisCluster>(3);
+  else redis_ = std::make_unique<RedisServer>(/*persistent=*/true);
   ingress_port_ = free_port();
   worker_status_port_ = free_port();
   start_ingress();
@@ -32,7 +33,7 @@ Stack::Stack(StackBinaries bins, std::string webhook_secret, StackOptions option
 void Stack::start_ingress() {
   std::vector<std::string> env{"STRIPE_WEBHOOK_SECRET=" + secret_, "KAFKA_BROKERS=" + bootstrap_,
                                "INGRESS_LISTEN=127.0.0.1:" + std::to_string(ingress_port_), "INGRESS_THREADS=2",
-                               "REDIS_URL=" + redis_->url()};
+                               "REDIS_URL=" + redis_url()};
   env.insert(env.end(), options_.ingress_env.begin(), options_.ingress_env.end());
   ingress_ = std::make_unique<ChildProcess>(std::vector<std::string>{bins_.ingress}, env, dir_ + "/ingress-" + std::to_string(++ingress_starts_) + ".log");
   bool up = eventually([&] {
@@ -67,6 +68,7 @@ Stack::~Stack() {
     p->reset();
   }
   redis_.reset();
+  cluster_.reset();
   broker_.reset();
   // A sanitizer report in a child only shows in its log: make it fail the test.
   for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
@@ -82,7 +84,7 @@ Stack::~Stack() {
 }
 
 void Stack::start_worker() {
-  std::vector<std::string> env{"KAFKA_BROKERS=" + bootstrap_, "REDIS_URL=" + redis_->url(), "WORKER_THREADS=2",
+  std::vector<std::string> env{"KAFKA_BROKERS=" + bootstrap_, "REDIS_URL=" + redis_url(), "WORKER_THREADS=2",
                                "REDIS_TIMEOUT_MS=1000",
                                "WORKER_METRICS_LISTEN=127.0.0.1:" + std::to_string(worker_status_port_)};
   env.insert(env.end(), options_.worker_env.begin(), options_.worker_env.end());
@@ -120,7 +122,7 @@ std::vector<std::string> Stack::log_lines() const {
 std::string Stack::cli(std::vector<std::string> args, std::vector<std::string> env) {
   args.insert(args.begin(), bins_.cli);
   env.push_back("KAFKA_BROKERS=" + bootstrap_);
-  env.push_back("REDIS_URL=" + redis_->url());
+  env.push_back("REDIS_URL=" + redis_url());
   ChildProcess p(args, env, dir_ + "/cli-" + std::to_string(++cli_runs_) + ".log");
   p.close_stdin();
   std::string out = p.read_all_stdout(60s);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tests/support/process.hpp"
+#include "tests/support/redis_cluster.hpp"
 #include "tests/support/redis_server.hpp"
 
 namespace stripe_sync::test {
@@ -19,6 +20,8 @@ struct StackBinaries {
 struct StackOptions {
   std::vector<std::string> ingress_env;
   std::vector<std::string> worker_env;
+  // A Redis Cluster (3 masters, 3 replicas) instead of one redis-server; REDIS_URL names one node.
+  bool redis_cluster = false;
 };
 
 class Stack {
@@ -30,7 +33,11 @@ class Stack {
   std::uint16_t ingress_port() const { return ingress_port_; }
   std::uint16_t worker_status_port() const { return worker_status_port_; }  // WORKER_METRICS_LISTEN
   const std::string& dir() const { return dir_; }
-  RedisServer& redis() { return *redis_; }
+  // The one server, or the cluster's first node (a client of it finds the whole cluster).
+  RedisServer& redis() { return cluster_ ? cluster_->node(0) : *redis_; }
+  std::string redis_url() const { return cluster_ ? cluster_->url() : redis_->url(); }
+  // With redis_cluster: node i of the six.
+  RedisServer& redis_cluster_node(std::size_t i) { return cluster_->node(i); }
   const std::string& secret() const { return secret_; }
 
   void start_worker();
@@ -55,6 +62,7 @@ class Stack {
   std::string dir_;
   std::unique_ptr<ChildProcess> broker_;
   std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<RedisCluster> cluster_;
   std::unique_ptr<ChildProcess> ingress_;
   std::unique_ptr<ChildProcess> worker_;
   std::string bootstrap_;

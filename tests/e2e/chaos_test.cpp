@@ -278,7 +278,8 @@ TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
   {
     std::vector<std::vector<std::size_t>> early, late;
     std::vector<std::pair<std::size_t, std::size_t>> ranges;
-    const std::int64_t t0 = test::unix_now() - 86400;
+    // Every life in the past, however many customers (each spans up to 100 s).
+    const std::int64_t t0 = test::unix_now() - 86400 - static_cast<std::int64_t>(customers) * 100;
     for (int c = 0; c < customers; ++c) {
       auto life = gen.customer_life(c, t0 + c * 100);
       std::size_t offset = events.size();
@@ -417,7 +418,7 @@ TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
       return redis_command({"REPLICAOF", "NO", "ONE"}) && ok;
     }
     for (std::size_t i = 0; i < 6; ++i) {
-      test::RedisServer& node = stack.redis_cluster_node(i);
+      test::RedisServer& node = stack.redis_cluster().node(i);
       auto role = node.client()->command({"ROLE"});
       if (role && !role->elements.empty() && role->elements[0].str == "slave") {
         return node.client()->command({"CLUSTER", "FAILOVER"}).ok();

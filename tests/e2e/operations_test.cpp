@@ -332,6 +332,14 @@ TEST(Operations, UndeliveredBackfillAsksForFailedDeliveriesAndKeepsItsCursor) {
   EXPECT_TRUE(stripe.violations().empty());
 }
 
+// A worker that revalidates ties at `stripe`.
+test::StackOptions revalidating(const test::FakeStripe& stripe) {
+  test::StackOptions options;
+  options.worker_env = {"WORKER_REVALIDATE=1", std::string("STRIPE_API_KEY=") + kStripeKey,
+                        "STRIPE_API_BASE=" + stripe.base_url()};
+  return options;
+}
+
 TEST(Operations, AnAmbiguousEventIsSettledByTheObjectFetchedFromStripe) {
   json::object truth = json::parse(test::read_fixture("events/customer.updated.json")).at("data").at("object").as_object();
   truth["id"] = "cus_reval";
@@ -343,10 +351,7 @@ TEST(Operations, AnAmbiguousEventIsSettledByTheObjectFetchedFromStripe) {
     }
     return {404, test::stripe_error_body("invalid_request_error", "No such thing")};
   });
-  test::StackOptions options;
-  options.worker_env = {"WORKER_REVALIDATE=1", std::string("STRIPE_API_KEY=") + kStripeKey,
-                        "STRIPE_API_BASE=" + stripe.base_url()};
-  test::Stack stack(binaries(), kWebhookSecret, options);
+  test::Stack stack(binaries(), kWebhookSecret, revalidating(stripe));
   stack.start_worker();
   // Two updates in the same second, neither naming what it changed: the second is ambiguous.
   std::vector<std::string> events{
@@ -368,6 +373,72 @@ TEST(Operations, AnAmbiguousEventIsSettledByTheObjectFetchedFromStripe) {
   EXPECT_EQ(redis->command({"HEXISTS", "stripe:{cus_reval}:customer", "_revalidate"})->integer, 0);
   ASSERT_EQ(stripe.requests().size(), 1u);
   EXPECT_EQ(stripe.requests()[0].path, "/v1/customers/cus_reval");
+  EXPECT_TRUE(stripe.violations().empty());
+}
+
+// Revalidation meeting a broken Stripe (or a proxy in front of it): each malformed answer is a
+// failed fetch, counted; the worker keeps going, the event stays durable with its object marked
+// for revalidation, and nothing is written from the bad answer.
+TEST(Operations, RevalidationTreatsAMalformedAnswerAsAFailedFetch) {
+  const std::map<std::string, std::string> html{{"Content-Type", "text/html"}};
+  const std::vector<test::FakeResponse> answers{
+      {200, "<html><body>Bad gateway</body></html>", html},
+      {200, ""},
+      {200, R"({"id":"cus_h","object":"custo)"},
+      {200, R"({"id":7,"object":"customer","email":[]})"},
+      {200, R"({"object":"customer"})"},
+      {200, "{\"pad\":\"" + std::string(24 << 20, 'x') + "\"}"},
+      {500, "<html>Internal Server Error</html>", html},
+  };
+  std::mutex mutex;
+  std::map<std::string, int> fetches;  // customer -> GETs
+  test::FakeStripe stripe([&](const test::FakeRequest& q) -> test::FakeResponse {
+    std::lock_guard lock(mutex);
+    const std::string prefix = "/v1/customers/cus_hostile";
+    if (q.method == "GET" && q.path.rfind(prefix, 0) == 0) {
+      ++fetches[q.path];
+      test::FakeResponse r = answers.at(static_cast<std::size_t>(std::stoi(q.path.substr(prefix.size()))));
+      r.headers["Date"] = http_date(test::unix_now());
+      return r;
+    }
+    return {404, test::stripe_error_body("invalid_request_error", "No such thing")};
+  });
+  test::Stack stack(binaries(), kWebhookSecret, revalidating(stripe));
+  stack.start_worker();
+  const std::int64_t now = test::unix_now();
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    const std::string cus = "cus_hostile" + std::to_string(i);
+    for (const auto& e : {make_event("customer.created.json", "evt_h" + std::to_string(i) + "_1", now - 30, cus),
+                          make_event("customer.updated.json", "evt_h" + std::to_string(i) + "_2", now - 20, cus,
+                                     [](json::object& o) { o["email"] = "a@example.com"; }),
+                          make_event("customer.updated.json", "evt_h" + std::to_string(i) + "_3", now - 20, cus,
+                                     [](json::object& o) { o["email"] = "b@example.com"; })}) {
+      ASSERT_EQ(test::post_webhook(stack.ingress_port(), e, sign(e, kWebhookSecret)).status, 200);
+    }
+  }
+  std::string w;
+  ASSERT_TRUE(test::eventually([&] {
+    w = scrape(stack.worker_status_port());
+    return metric(w, R"(stripe_worker_revalidations_total{outcome="failed"})") == static_cast<double>(answers.size());
+  }, 120s)) << w;
+  EXPECT_EQ(metric(w, R"(stripe_worker_revalidations_total{outcome="applied"})"), 0);
+  EXPECT_LE(metric(w, R"(stripe_worker_events_total{type="customer.updated",outcome="dead_lettered"})"), 0);
+  auto redis = stack.redis().client();
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    const std::string key = "stripe:{cus_hostile" + std::to_string(i) + "}:customer";
+    EXPECT_EQ(redis->command({"HGET", key, "email"})->str, "a@example.com") << i;  // kept: the bad answer wrote nothing
+    EXPECT_EQ(redis->command({"HEXISTS", key, "_revalidate"})->integer, 1) << i;
+    EXPECT_EQ(redis->command({"XLEN", "stripe:{cus_hostile" + std::to_string(i) + "}:audit"})->integer, 3) << i;
+  }
+  // What is not a JSON object (HTML, empty, cut, too large, a 500) was retried as a failed
+  // attempt; JSON of the wrong shape (3, 4) was answered once and refused when read.
+  for (const auto& [path, n] : fetches) {
+    bool json_object = path.ends_with("3") || path.ends_with("4");
+    if (json_object) EXPECT_EQ(n, 1) << path;
+    else EXPECT_GT(n, 1) << path;
+  }
+  EXPECT_EQ(fetches.size(), answers.size());
+  EXPECT_EQ(test::HttpClient(stack.worker_status_port()).get("/healthz").status, 200);
   EXPECT_TRUE(stripe.violations().empty());
 }
 

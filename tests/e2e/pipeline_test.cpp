@@ -191,6 +191,14 @@ std::vector<const Event*> send_plan(const std::vector<Event>& events, std::uint3
 
 class Pipeline : public ::testing::Test {
  protected:
+  // On one redis-server, or (PipelineOnCluster) on a Redis Cluster of six named by one node.
+  explicit Pipeline(bool redis_cluster = false) {
+    test::StackOptions options;
+    options.redis_cluster = redis_cluster;
+    if (redis_cluster) options.worker_env = {"REDIS_WAIT_REPLICAS=1"};
+    stack_ = std::make_unique<test::Stack>(binaries(), kSecret, options);
+  }
+
   // Sends the plan over `connections` keep-alive connections, at most `per_second` requests a
   // second in all when given (load shaping, so that faults land mid-stream); returns how many
   // got 200.
@@ -266,18 +274,38 @@ class Pipeline : public ::testing::Test {
     EXPECT_EQ(topic_message_count(stack_->bootstrap(), "stripe.events.dlq"), 0);
   }
 
-  std::unique_ptr<test::Stack> stack_ = std::make_unique<test::Stack>(binaries(), kSecret);
+  void shuffled_events_with_duplicates_end_in_the_newest_state() {
+    auto events = generate(100);
+    ASSERT_EQ(events.size(), 2000u);
+    Model model = model_of(events);
+    auto plan = send_plan(events, 20261124);
+    stack_->start_worker();
+    std::atomic<int> progress{0};
+    EXPECT_EQ(send(plan, 16, progress), static_cast<int>(plan.size()));
+    expect_converged(model);
+  }
+
+  void state_and_audit_commands_show_what_the_worker_applied();
+
+  // Waits until `fraction` of the plan was sent (faults land mid-stream).
+  static bool reached(const std::atomic<int>& progress, std::size_t total, double fraction) {
+    return test::eventually([&] { return progress.load() >= static_cast<int>(total * fraction); }, 120s);
+  }
+
+  std::unique_ptr<test::Stack> stack_;
+};
+
+class PipelineOnCluster : public Pipeline {
+ protected:
+  PipelineOnCluster() : Pipeline(true) {}
 };
 
 TEST_F(Pipeline, ShuffledEventsWithDuplicatesEndInTheNewestStatePerObject) {
-  auto events = generate(100);
-  ASSERT_EQ(events.size(), 2000u);
-  Model model = model_of(events);
-  auto plan = send_plan(events, 20261124);
-  stack_->start_worker();
-  std::atomic<int> progress{0};
-  EXPECT_EQ(send(plan, 16, progress), static_cast<int>(plan.size()));
-  expect_converged(model);
+  shuffled_events_with_duplicates_end_in_the_newest_state();
+}
+
+TEST_F(PipelineOnCluster, ShuffledEventsWithDuplicatesEndInTheNewestStatePerObject) {
+  shuffled_events_with_duplicates_end_in_the_newest_state();
 }
 
 TEST_F(Pipeline, SameResultWithTheWorkerKilledTwiceAndRedisDownForFiveSeconds) {
@@ -289,9 +317,7 @@ TEST_F(Pipeline, SameResultWithTheWorkerKilledTwiceAndRedisDownForFiveSeconds) {
   std::atomic<int> ok{0};
   // About 12 s of traffic, so that every fault lands while events are still arriving.
   std::thread sender([&] { ok = send(plan, 4, progress, 200); });
-  auto at = [&](double fraction) {
-    return test::eventually([&] { return progress.load() >= static_cast<int>(plan.size() * fraction); }, 120s);
-  };
+  auto at = [&](double fraction) { return reached(progress, plan.size(), fraction); };
   ASSERT_TRUE(at(0.2));
   stack_->kill_worker();
   stack_->start_worker();
@@ -368,7 +394,54 @@ TEST_F(Pipeline, EventThatCanNeverApplyGoesToTheDlqAndReplayPutsItBack) {
   EXPECT_TRUE(replayed.header("dlq-reason").empty());
 }
 
-TEST_F(Pipeline, StateAndAuditCommandsShowWhatTheWorkerApplied) {
+TEST_F(Pipeline, StateAndAuditCommandsShowWhatTheWorkerApplied) { state_and_audit_commands_show_what_the_worker_applied(); }
+
+TEST_F(PipelineOnCluster, StateAndAuditCommandsShowWhatTheWorkerApplied) {
+  state_and_audit_commands_show_what_the_worker_applied();
+}
+
+// A master SIGKILLed mid-stream (its replica promoted, the old master back as a replica), then
+// 2,000 slots resharded while events arrive: the exact model state, and nothing dead-lettered.
+TEST_F(PipelineOnCluster, SameResultWithAMasterKilledAndTwoThousandSlotsMovedMidStream) {
+  auto events = generate(100);
+  Model model = model_of(events);
+  auto plan = send_plan(events, 11);
+  stack_->start_worker();
+  test::RedisCluster& cluster = stack_->redis_cluster();
+  std::atomic<int> progress{0}, ok{0};
+  std::thread sender([&] { ok = send(plan, 4, progress, 120); });  // about 20 s of traffic
+  auto at = [&](double fraction) { return reached(progress, plan.size(), fraction); };
+  ASSERT_TRUE(at(0.15));
+  const int victim = cluster.master_of(0);
+  ASSERT_GE(victim, 0);
+  cluster.node(static_cast<std::size_t>(victim)).kill();
+  ASSERT_TRUE(at(0.35));
+  cluster.node(static_cast<std::size_t>(victim)).start();
+  ASSERT_TRUE(at(0.5));
+  auto id_of = [&](int slot) {
+    auto v = cluster.node(static_cast<std::size_t>(cluster.master_of(slot))).client()->command({"CLUSTER", "MYID"});
+    return v ? v->str : std::string();
+  };
+  const std::string from = id_of(0), to = id_of(16383);
+  ASSERT_NE(from, to);
+  int status = -1;
+  for (int attempt = 0; attempt < 5 && status != 0; ++attempt) {  // retried while nodes disagree
+    status = cluster.cli({"reshard", "127.0.0.1:" + std::to_string(cluster.node(static_cast<std::size_t>((victim + 1) % 6)).port()),
+                          "--cluster-from", from, "--cluster-to", to, "--cluster-slots", "2000", "--cluster-yes"});
+    if (status != 0) std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_EQ(status, 0) << cluster.last_output().substr(0, 2000);
+  EXPECT_LT(progress.load(), static_cast<int>(plan.size())) << "the faults came after the traffic";
+  sender.join();
+  EXPECT_EQ(ok.load(), static_cast<int>(plan.size()));
+  expect_converged(model);  // the exact state, and an empty DLQ
+  EXPECT_TRUE(test::eventually([&] { return cluster.healthy(); }, 30s));
+  auto role = cluster.node(static_cast<std::size_t>(victim)).client()->command({"ROLE"});
+  ASSERT_TRUE(role);
+  EXPECT_EQ(role->elements.at(0).str, "slave");  // the old master came back as a replica
+}
+
+void Pipeline::state_and_audit_commands_show_what_the_worker_applied() {
   stack_->start_worker();
   std::vector<std::string> secrets{kSecret};
   for (const char* f : {"customer.created.json", "customer.updated.json", "payment_method.attached.json",

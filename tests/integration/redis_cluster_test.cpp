@@ -10,6 +10,9 @@
 #include "common/event_extract.hpp"
 #include "common/event_store.hpp"
 #include "common/redis_cluster.hpp"
+#include "common/redis_pool.hpp"
+#include "common/redis_settings.hpp"
+#include "common/stripe_rate_limit.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/redis_cluster.hpp"
@@ -89,6 +92,29 @@ TEST_F(RedisClusterTest, FindsTheClusterFromOneNodeAndRoutesEveryRecord) {
   auto every = other.on_every_master({"DBSIZE"});
   ASSERT_TRUE(every);
   EXPECT_EQ(every->size(), 3u);
+  // The readiness probe and the settings check see every master.
+  RedisProbe probe(cluster_->endpoint(), 1000ms, false, 0ms);
+  EXPECT_TRUE(probe.check());
+  auto settings = read_redis_settings(other);
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_TRUE(settings->evicting.empty());
+  EXPECT_EQ(settings->aof_off.size(), 3u);  // the test nodes run without AOF: each master is read
+}
+
+TEST_F(RedisClusterTest, TheStripeBudgetIsOneBucketWhereverItsSlotLives) {
+  RedisPool pool(cluster_->endpoint(), 2s);
+  StripeRateConfig c;
+  c.rate_per_s = 0.001;  // no refill within the test
+  c.burst = 3;
+  c.reserve = 0;
+  c.max_wait = 0ms;
+  StripeRateLimit limit(pool, c);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limit.acquire(StripePriority::normal)) << i;
+  EXPECT_FALSE(limit.acquire(StripePriority::normal));  // the bucket is spent: it was one bucket
+  RedisClient reader(cluster_->node(2).endpoint(), 2s);
+  auto tokens = reader.command({"HGET", c.key, "tokens"});
+  ASSERT_TRUE(tokens) << tokens.error().message;
+  EXPECT_LT(std::stod(tokens->str), 1.0);
 }
 
 TEST_F(RedisClusterTest, AppliesEverythingWhileTwoThousandSlotsMove) {
@@ -154,6 +180,9 @@ TEST_F(RedisClusterTest, AMasterKilledAfterWaitLosesNothingAcknowledged) {
   int victim = cluster_->master_of(redis_key_slot("cus_cl" + std::to_string(kBase)));
   ASSERT_GE(victim, 0);
   cluster_->node(static_cast<std::size_t>(victim)).kill();
+  // Readiness says so until the replica has taken over.
+  RedisProbe probe(cluster_->node(static_cast<std::size_t>((victim + 1) % 6)).endpoint(), 500ms, false);
+  EXPECT_FALSE(probe.check());
   // The next batch fails transiently until the failover is done, then applies on the new master.
   std::vector<ChangeRecord> next;
   for (int c = kBase; c < kBase + kCustomers; ++c) next.push_back(update(c, 2));
@@ -163,6 +192,7 @@ TEST_F(RedisClusterTest, AMasterKilledAfterWaitLosesNothingAcknowledged) {
         return r && redis.wait_replicas(0, 0ms);
       },
       30s));
+  EXPECT_TRUE(test::eventually([&] { return probe.check().ok(); }, 30s));
   // The old master comes back, as a replica of the promoted one.
   cluster_->node(static_cast<std::size_t>(victim)).start();
   ASSERT_TRUE(test::eventually([&] { return cluster_->healthy(); }, 30s));

@@ -4,6 +4,9 @@
 // the condition ends the same batch applies.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <thread>
 
 #include "common/event_extract.hpp"
@@ -93,6 +96,38 @@ TEST_F(RedisFailures, AReplicaWithoutItsMasterAnswersMasterdownToReads) {
   ASSERT_TRUE(exists);
   EXPECT_EQ(exists->integer, 0);
   expect_applied();
+}
+
+TEST_F(RedisFailures, AFailingSnapshotAnswersMisconf) {
+  // The snapshot directory vanishes under Redis, so BGSAVE fails, and with
+  // stop-writes-on-bgsave-error (the default) Redis refuses writes.
+  // `dir` is a protected setting in Redis 7: this server may change it.
+  redis_.stop();
+  redis_.start_with({"--enable-protected-configs", "yes"}, /*wait_ready=*/true);
+  admin_ = redis_.client();
+  client_ = redis_.client();
+  store_ = std::make_unique<EventStore>(*client_, StoreConfig{});
+  auto dir = std::filesystem::temp_directory_path() / ("stripe-sync-misconf-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  admin({"CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"});
+  admin({"CONFIG", "SET", "save", "3600 1"});  // the refusal applies only with save points
+  admin({"CONFIG", "SET", "dir", dir.string()});
+  std::filesystem::remove_all(dir);
+  admin({"BGSAVE"});
+  ASSERT_TRUE(test::eventually([&] {
+    auto info = admin_->command({"INFO", "persistence"});
+    return info && info->str.find("rdb_last_bgsave_status:err") != std::string::npos;
+  }, 10s));
+  expect_refused("misconf");
+  std::filesystem::create_directories(dir);
+  admin({"CONFIG", "SET", "dir", dir.string()});  // Redis sits in the deleted one: move it back in
+  admin({"BGSAVE"});
+  ASSERT_TRUE(test::eventually([&] {
+    auto info = admin_->command({"INFO", "persistence"});
+    return info && info->str.find("rdb_last_bgsave_status:ok") != std::string::npos;
+  }, 10s));
+  expect_applied();
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(RedisFailures, TooFewReplicasAnswersNoreplicas) {

@@ -189,3 +189,54 @@ TEST_F(WorkerPool, OomAndReadonlyWindowsAreRetriedNotDeadLettered) {
 
 }  // namespace
 }  // namespace stripe_sync
+
+namespace stripe_sync {
+namespace {
+
+// REDIS_WAIT_REPLICAS=1 on a Redis without a replica: every batch applies, but WAIT sees no
+// replica, so no offset is committed and the worker is not ready. Once a replica has the data,
+// the retried batches (duplicates now) commit, and each event is in the audit exactly once.
+TEST_F(WorkerPool, WaitReplicasHoldsEveryCommitUntilAReplicaHasTheBatch) {
+  produce_all();
+  auto c = config();
+  c.redis_wait_replicas = 1;
+  c.redis_wait_timeout = 100ms;
+  worker::Worker w(c);
+  auto text = [&] { return w.registry().render(); };
+  auto lag = [&] {  // the sum of stripe_worker_consumer_lag over the assigned partitions; -1: none yet
+    std::string t = text();
+    double sum = -1;
+    for (std::size_t at = t.find("\nstripe_worker_consumer_lag{"); at != std::string::npos;
+         at = t.find("\nstripe_worker_consumer_lag{", at + 1)) {
+      sum = std::max(sum, 0.0) + std::stod(t.substr(t.find("} ", at) + 2));
+    }
+    return sum;
+  };
+  w.start();
+  const std::string waits = R"(stripe_worker_redis_retries_total{class="wait_replicas"} )";
+  ASSERT_TRUE(test::eventually([&] {
+    std::string t = text();
+    auto at = t.find(waits);
+    return at != std::string::npos && std::stod(t.substr(at + waits.size())) >= 6;
+  }, 60s));
+  std::string why;
+  EXPECT_FALSE(w.ready(&why));
+  EXPECT_GT(lag(), 0) << "an offset was committed without a replica";
+  test::RedisServer replica;
+  ASSERT_TRUE(replica.client()->command({"REPLICAOF", "127.0.0.1", std::to_string(redis_->port())}));
+  const std::int64_t total = kCustomers * kUpdates;
+  ASSERT_TRUE(test::eventually([&] { return lag() == 0; }, 120s)) << lag();
+  EXPECT_TRUE(test::eventually([&] { return w.ready(&why); }, 10s)) << why;
+  w.stop();
+  EXPECT_EQ(w.counters().dead_lettered.load(), 0u);
+  EXPECT_EQ(markers(), total);
+  auto r = replica.client();
+  for (int i = 0; i < kCustomers; ++i) {
+    auto audit = r->command({"XLEN", "stripe:{cus_pool" + std::to_string(i) + "}:audit"});  // read on the replica
+    ASSERT_TRUE(audit);
+    EXPECT_EQ(audit->integer, kUpdates) << i;
+  }
+}
+
+}  // namespace
+}  // namespace stripe_sync

@@ -36,8 +36,8 @@ class Stack {
   // The one server, or the cluster's first node (a client of it finds the whole cluster).
   RedisServer& redis() { return cluster_ ? cluster_->node(0) : *redis_; }
   std::string redis_url() const { return cluster_ ? cluster_->url() : redis_->url(); }
-  // With redis_cluster: node i of the six.
-  RedisServer& redis_cluster_node(std::size_t i) { return cluster_->node(i); }
+  // With redis_cluster: the cluster.
+  RedisCluster& redis_cluster() { return *cluster_; }
   const std::string& secret() const { return secret_; }
 
   void start_worker();

@@ -45,6 +45,7 @@ std::string_view to_string(StripeError e) {
     case StripeError::authentication: return "authentication";
     case StripeError::card: return "card";
     case StripeError::conflict: return "conflict";
+    case StripeError::bad_answer: return "bad_answer";
   }
   return "unreachable";
 }
@@ -59,7 +60,7 @@ StripeResult stripe_list_all(StripeApi& stripe, const std::string& path, boost::
     auto v = boost::json::parse(r.body, ec);
     const boost::json::array* data = ec ? nullptr : json_read::array_at(v, "data");
     if (data == nullptr) {
-      r.error = StripeError::unreachable;
+      r.error = StripeError::bad_answer;
       r.message = "Stripe answered a list that is not a list";
       return r;
     }
@@ -68,7 +69,7 @@ StripeResult stripe_list_all(StripeApi& stripe, const std::string& path, boost::
     if (!more || data->empty()) return r;
     auto last = json_read::string_at(data->back(), "id");
     if (!last) {
-      r.error = StripeError::unreachable;
+      r.error = StripeError::bad_answer;
       r.message = "Stripe answered a list item without an id";
       return r;
     }
@@ -293,8 +294,11 @@ struct StripeClient::Impl {
       bool retry = false;
       if (a.transport) {
         r.status = 0;
-        r.error = StripeError::unreachable;
-        r.message = "Stripe did not answer: " + a.transport.message();
+        // An answer past max_response_bytes is a bad answer, not a missing one.
+        r.error = a.transport == http::error::body_limit ? StripeError::bad_answer : StripeError::unreachable;
+        r.message = a.transport == http::error::body_limit
+                        ? "Stripe's answer is larger than " + std::to_string(config.max_response_bytes) + " bytes"
+                        : "Stripe did not answer: " + a.transport.message();
         r.code.clear();
         retry = true;
       } else {
@@ -313,7 +317,7 @@ struct StripeClient::Impl {
             r.error = StripeError::none;
             return r;
           }
-          r.error = StripeError::unreachable;
+          r.error = StripeError::bad_answer;
           r.message = "Stripe answered " + std::to_string(r.status) + " with a body that is not a JSON object";
           retry = true;
           if (n >= config.max_retries) return r;

@@ -36,6 +36,9 @@ enum class StripeError {
   authentication,   // 401 / 403: the API key is wrong or lacks permission
   card,             // 402
   conflict,         // 409 after the retries
+  bad_answer,       // after the retries, an answer that is not Stripe's API: a 2xx body that is
+                    // not a JSON object (a proxy's HTML page, empty, cut), larger than
+                    // max_response_bytes, or a list that is not a list
 };
 
 std::string_view to_string(StripeError e);

@@ -215,11 +215,11 @@ Answer PortalApi::list_configurations(std::string_view authorization, const std:
   }
   json::array configs;
   StripeResult r = stripe_list_all(stripe_, "/v1/billing_portal/configurations", {}, configs);
-  if (!r.ok()) return error(ErrorCode::upstream_unavailable, "Stripe is not reachable; retry later");
+  if (!r.ok()) return stripe_failed(r);
   std::vector<std::vector<std::string>> keys;
   for (const auto& c : configs) {
     auto id = json_read::string_at(c, "id");
-    if (!id) return error(ErrorCode::upstream_unavailable, "Stripe answered a configuration without an id");
+    if (!id) return bad_answer("a configuration without an id");
     keys.push_back({"GET", base + "branding:" + std::string(*id)});
   }
   std::vector<RedisValue> brandings;
@@ -267,10 +267,10 @@ Answer PortalApi::save_configuration(std::string_view authorization, const std::
                                 cr.stripe_params);
   if (r.error == StripeError::not_found) return error(ErrorCode::not_found, "no such configuration: " + id);
   if (r.error == StripeError::invalid_request) return error(ErrorCode::configuration_invalid, "Stripe refused it: " + r.message);
-  if (!r.ok()) return error(ErrorCode::upstream_unavailable, "Stripe is not reachable; retry later");
+  if (!r.ok()) return stripe_failed(r);
   json::value saved = json::parse(r.body, ec);
   auto saved_id = ec ? std::nullopt : json_read::string_at(saved, "id");
-  if (!saved_id) return error(ErrorCode::upstream_unavailable, "Stripe answered something unexpected");
+  if (!saved_id) return bad_answer("a configuration without an id");
   id = std::string(*saved_id);
   const std::string base = store_.prefix + "portal:{portal}:";
   auto redis = redis_.acquire();
@@ -414,10 +414,11 @@ Answer PortalApi::update_customer(std::string_view authorization, const std::str
   StripeResult r = stripe_.post("/v1/customers/" + customer, params, std::string(idempotency_key));
   if (r.error == StripeError::not_found) return error(ErrorCode::customer_not_found, "no such customer: " + customer);
   if (r.error == StripeError::invalid_request) return error(ErrorCode::bad_request, "Stripe refused the update: " + r.message);
-  if (!r.ok()) return error(ErrorCode::upstream_unavailable, "Stripe is not reachable; retry later");
+  if (!r.ok()) return stripe_failed(r);
   ChangeRecord rec;
-  if (extract_snapshot(r.body, r.date_unix, "sync_" + random_id(""), "api-update", rec).status != ExtractStatus::record) {
-    return error(ErrorCode::upstream_unavailable, "Stripe answered something unexpected");
+  if (auto x = extract_snapshot(r.body, r.date_unix, "sync_" + random_id(""), "api-update", rec);
+      x.status != ExtractStatus::record) {
+    return bad_answer("a customer that cannot be read (" + x.detail + ")");
   }
   {
     auto redis = redis_.acquire();
@@ -453,8 +454,18 @@ PortalApi::PortalApi(const IngressConfig& config, StripeApi& stripe, std::vector
   store_.prefix = config.portal.redis_prefix;
 }
 
-Answer PortalApi::error(ErrorCode code, std::string_view message) const {
-  return {http_status(code), error_body(code, message, now_ms_()), {}};
+Answer PortalApi::error(ErrorCode code, std::string_view message, unsigned status) const {
+  return {status ? status : http_status(code), error_body(code, message, now_ms_()), {}};
+}
+
+Answer PortalApi::stripe_failed(const StripeResult& r) const {
+  if (r.error == StripeError::bad_answer) return bad_answer("an answer that is not Stripe's API");
+  return error(ErrorCode::upstream_unavailable, "Stripe is not reachable; retry later");
+}
+
+Answer PortalApi::bad_answer(std::string_view what) const {
+  return error(ErrorCode::upstream_unavailable,
+               "Stripe (or a proxy in front of it) gave " + std::string(what) + "; retry later", 502);
 }
 
 std::optional<Answer> PortalApi::admit(std::string_view authorization, const std::string& client, Role role) {
@@ -520,12 +531,11 @@ Answer PortalApi::create_session(std::string_view authorization, const std::stri
     // Not (yet) in Redis: ask Stripe, and keep what it says.
     StripeResult r = stripe_.get("/v1/customers/" + customer);
     if (r.error == StripeError::not_found) return error(ErrorCode::customer_not_found, "no such customer: " + customer);
-    if (!r.ok()) return error(ErrorCode::upstream_unavailable, "Stripe is not reachable; retry later");
+    if (!r.ok()) return stripe_failed(r);
     ChangeRecord rec;
-    if (extract_snapshot(r.body, r.date_unix, "sync_" + random_id(""), "session-sync", rec).status != ExtractStatus::record ||
-        rec.tombstone) {
-      return error(ErrorCode::customer_not_found, "no such customer: " + customer);
-    }
+    auto x = extract_snapshot(r.body, r.date_unix, "sync_" + random_id(""), "session-sync", rec);
+    if (x.status != ExtractStatus::record) return bad_answer("a customer that cannot be read (" + x.detail + ")");
+    if (rec.tombstone) return error(ErrorCode::customer_not_found, "no such customer: " + customer);
     EventStore store(*redis, store_);
     if (!store.apply(std::span(&rec, 1), now_ms_())) {
       return error(ErrorCode::upstream_unavailable, "the billing store is not reachable; retry later");
@@ -558,15 +568,13 @@ Answer PortalApi::create_session(std::string_view authorization, const std::stri
       return error(ErrorCode::bad_request, "Stripe refused the session: " + created.message);
     }
     log::warn("portal session not created", {{"customer", customer}, {"error", to_string(created.error)}});
-    return error(ErrorCode::upstream_unavailable, "Stripe is not reachable; retry later");
+    return stripe_failed(created);
   }
   json::value stripe_session = json::parse(created.body, ec);
-  if (ec || !stripe_session.is_object()) return error(ErrorCode::upstream_unavailable, "Stripe answered something unexpected");
+  if (ec || !stripe_session.is_object()) return bad_answer("a portal session that is not a JSON object");
   auto session_stripe_id = json_read::string_at(stripe_session, "id");
   auto session_url = json_read::string_at(stripe_session, "url");
-  if (!session_stripe_id || !session_url) {
-    return error(ErrorCode::upstream_unavailable, "Stripe answered a portal session without an id or url");
-  }
+  if (!session_stripe_id || !session_url) return bad_answer("a portal session without an id or url");
   const std::string stripe_id(*session_stripe_id), url(*session_url);
   const std::int64_t now = now_ms_();
   const std::int64_t expires = now + config_.portal.session_ttl.count() * 1000;

@@ -60,7 +60,12 @@ class PortalApi {
 
  private:
   std::optional<Answer> admit(std::string_view authorization, const std::string& client, Role role);
-  Answer error(ErrorCode code, std::string_view message) const;
+  // `status` 0: the code's own (error_body.hpp).
+  Answer error(ErrorCode code, std::string_view message, unsigned status = 0) const;
+  // A failed call to Stripe: 502 UPSTREAM_UNAVAILABLE when what came back is not Stripe's API
+  // (malformed, oversized, HTML), 503 with the same code when nothing usable came at all.
+  Answer stripe_failed(const StripeResult& r) const;
+  Answer bad_answer(std::string_view what) const;
 
   const IngressConfig& config_;
   ApiKeys keys_;

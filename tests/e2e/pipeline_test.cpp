@@ -315,13 +315,15 @@ TEST_F(Pipeline, SameResultWithTheWorkerKilledTwiceAndRedisDownForFiveSeconds) {
   stack_->start_worker();
   std::atomic<int> progress{0};
   std::atomic<int> ok{0};
-  // About 12 s of traffic, so that every fault lands while events are still arriving.
-  std::thread sender([&] { ok = send(plan, 4, progress, 200); });
+  // About 24 s of traffic, so that every fault lands while events are still arriving.
+  std::thread sender([&] { ok = send(plan, 4, progress, 100); });
   auto at = [&](double fraction) { return reached(progress, plan.size(), fraction); };
   ASSERT_TRUE(at(0.2));
   stack_->kill_worker();
   stack_->start_worker();
   ASSERT_TRUE(at(0.45));
+  // The restarted worker consumes again (else the outage could fall where it does not look).
+  ASSERT_TRUE(stack_->worker_ready(60s));
   stack_->redis().stop();
   std::this_thread::sleep_for(5s);  // the outage itself, not a wait for a condition
   stack_->redis().start();

@@ -101,6 +101,45 @@ TEST(StripeClient, RetriesServerErrorsWithTheSameIdempotencyKey) {
   EXPECT_EQ(keys.size(), 1u);
 }
 
+// What a broken proxy answers in Stripe's place is a failed attempt: retried, then bad_answer;
+// callers only ever see a JSON object on success.
+TEST(StripeClient, ABodyThatIsNotAJsonObjectIsAFailedAttempt) {
+  for (const std::string body : {"<html>502 Bad Gateway</html>", "", R"({"id":"cus_1","obj)", "[1,2]", "null"}) {
+    std::atomic<int> calls{0};
+    test::FakeStripe fake([&](const test::FakeRequest&) {
+      ++calls;
+      return test::FakeResponse{200, body, {{"Content-Type", "text/html"}}};
+    });
+    StripeClient client(config_for(fake));
+    auto r = client.get("/v1/customers/cus_1");
+    EXPECT_EQ(r.error, StripeError::bad_answer) << body;
+    EXPECT_EQ(calls.load(), 4) << body;  // the first attempt and three retries
+  }
+  // ... and a good answer after a bad one is taken.
+  std::atomic<int> calls{0};
+  test::FakeStripe fake([&](const test::FakeRequest&) {
+    return ++calls == 1 ? test::FakeResponse{200, "<html></html>"} : test::FakeResponse{200, customer_json("cus_1")};
+  });
+  StripeClient client(config_for(fake));
+  EXPECT_TRUE(client.get("/v1/customers/cus_1").ok());
+}
+
+TEST(StripeClient, AnAnswerOverTheCapIsABadAnswer) {
+  test::FakeStripe fake([&](const test::FakeRequest&) {
+    return test::FakeResponse{200, "{\"pad\":\"" + std::string(2 << 20, 'x') + "\"}"};
+  });
+  auto c = config_for(fake);
+  c.max_response_bytes = 1 << 20;
+  c.max_retries = 0;
+  StripeClient client(c);
+  auto r = client.get("/v1/customers/cus_1");
+  EXPECT_EQ(r.error, StripeError::bad_answer);
+  EXPECT_NE(r.message.find("larger than 1048576 bytes"), std::string::npos) << r.message;
+  c.max_response_bytes = 4 << 20;
+  StripeClient roomy(c);
+  EXPECT_TRUE(roomy.get("/v1/customers/cus_1").ok());
+}
+
 TEST(StripeClient, KeepsTheCallersIdempotencyKey) {
   test::FakeStripe fake([](const test::FakeRequest&) { return test::FakeResponse{}; });
   StripeClient client(config_for(fake));
@@ -274,7 +313,7 @@ TEST_F(StripeClientTls, TalksToAPeerItTrustsUnderTheRightName) {
   // s_server -www answers 200 with an HTML status page: the handshake and the exchange worked,
   // and the client, as it must, refuses a body that is not JSON.
   EXPECT_EQ(r.status, 200) << r.message;
-  EXPECT_EQ(r.error, StripeError::unreachable);
+  EXPECT_EQ(r.error, StripeError::bad_answer);
   EXPECT_NE(r.message.find("not a JSON object"), std::string::npos) << r.message;
 }
 

@@ -92,6 +92,16 @@ void Stack::start_worker() {
                                            dir_ + "/worker-" + std::to_string(++worker_starts_) + ".log");
 }
 
+bool Stack::worker_ready(std::chrono::milliseconds deadline) {
+  return eventually([&] {
+    try {
+      return HttpClient(worker_status_port_).get("/readyz").status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }, deadline);
+}
+
 void Stack::kill_worker() {
   if (!worker_) return;
   worker_->signal(SIGKILL);

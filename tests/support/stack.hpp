@@ -1,6 +1,7 @@
 #pragma once
 // The whole pipeline as real processes for end-to-end tests: the embedded broker
 // (stripe-sync broker), redis-server, stripe-ingress and stripe-worker.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,6 +43,8 @@ class Stack {
 
   void start_worker();
   void kill_worker();  // SIGKILL: no drain, no commit
+  // True once the worker's /readyz answers 200 (partitions assigned, Redis and broker up).
+  bool worker_ready(std::chrono::milliseconds deadline);
   // SIGTERM (drain, exit 0 asserted) and start again on the same port; waits until ready.
   void restart_ingress();
   // A fault command for the embedded broker (down N, up N, leader TOPIC PARTITION N); true

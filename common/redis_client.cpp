@@ -223,11 +223,72 @@ Result<std::vector<RedisValue>> RedisClient::run(const std::vector<std::vector<s
   };
   const std::size_t n = commands.size();
   std::vector<std::optional<RedisValue>> out(n);
-  std::vector<Target> target(n);
-  std::vector<std::size_t> pending;
-  for (std::size_t i = 0; i < n; ++i) {
+  std::vector<Target> target;        // filled for the commands that need routing or a redo
+  std::vector<std::size_t> pending;  // those commands, in order
+  std::string redirect_code;
+
+  // One reply of command i from `node`: kept, or queued again (after loading the script there,
+  // or towards where a redirect points). False: a failure that ends the call (in *failure).
+  auto absorb = [&](std::size_t i, RedisValue& reply, RedisConnection& conn, bool& reloaded,
+                    std::vector<std::size_t>& next, std::optional<Error>& failure) {
+    if (!reply.is_error()) {
+      out[i] = std::move(reply);
+      return true;
+    }
+    if (reply.is_noscript() && is_evalsha(commands[i][0]) && commands[i].size() > 1) {
+      if (const RedisScript* script = redis_script_by_sha1(commands[i][1])) {
+        if (!reloaded) {
+          auto loaded = conn.pipeline({{"SCRIPT", "LOAD", script->source}});
+          if (!loaded) {
+            failure = connection_error(conn.error());
+            return false;
+          }
+          if (loaded->front().is_error()) {
+            failure = classify_redis_error(loaded->front().str);
+            return false;
+          }
+          reloaded = true;
+        }
+        target[i] = {conn.node(), false};
+        next.push_back(i);
+        return true;
+      }
+    }
+    if (auto redirect = parse_redis_redirect(reply.str)) {
+      RedisNodeAddress to{redirect->host.empty() ? conn.node().host : redirect->host, redirect->port};
+      redirect_code = redirect->ask ? "ask" : "moved";
+      if (!redirect->ask) {
+        if (mode_ != Mode::cluster) {  // a standalone node that is a cluster after all
+          mode_ = Mode::cluster;
+          slots_.emplace();
+        }
+        slots_->move(redirect->slot, to);
+        refresh_ = true;  // resharding moves more than one slot: reload the map next time
+      }
+      target[i] = {to, redirect->ask};
+      next.push_back(i);
+      return true;
+    }
+    out[i] = std::move(reply);
+    return true;
+  };
+
+  if (mode_ == Mode::standalone) {
+    // The common case, without routing: one pipeline to the one server.
+    RedisConnection& conn = connection(standalone_);
+    auto replies = conn.pipeline(commands);
+    if (!replies) return fail(connection_error(conn.error()));
+    written_.insert(standalone_.name());
+    target.resize(n);
+    bool reloaded = false;
+    std::optional<Error> failure;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!absorb(i, (*replies)[i], conn, reloaded, pending, failure)) return fail(std::move(*failure));
+    }
+  } else {
+    target.resize(n);
     RedisConnection* fallback = default_connection();
-    if (mode_ == Mode::cluster) {
+    for (std::size_t i = 0; i < n; ++i) {
       if (auto key = redis_routing_key(commands[i])) {
         const RedisNodeAddress* m = slots_->master_for(redis_key_slot(*key));
         if (m == nullptr) {
@@ -238,12 +299,10 @@ Result<std::vector<RedisValue>> RedisClient::run(const std::vector<std::vector<s
       } else {
         target[i].node = fallback->node();
       }
-    } else {
-      target[i].node = standalone_;
+      pending.push_back(i);
     }
-    pending.push_back(i);
   }
-  std::string redirect_code;
+
   for (int round = 0; round < 5 && !pending.empty(); ++round) {
     // One pipeline per node, each keeping the order of its commands.
     std::map<std::string, std::vector<std::size_t>> groups;
@@ -263,43 +322,12 @@ Result<std::vector<RedisValue>> RedisClient::run(const std::vector<std::vector<s
       }
       written_.insert(name);
       bool reloaded = false;
+      std::optional<Error> failure;
       std::size_t at = 0;
       for (std::size_t i : idx) {
         if (target[i].asking) ++at;  // ASKING's +OK
-        RedisValue& reply = (*replies)[at++];
         target[i].asking = false;
-        if (!reply.is_error()) {
-          out[i] = std::move(reply);
-          continue;
-        }
-        if (reply.is_noscript() && is_evalsha(commands[i][0]) && commands[i].size() > 1) {
-          if (const RedisScript* script = redis_script_by_sha1(commands[i][1])) {
-            if (!reloaded) {
-              auto loaded = conn.pipeline({{"SCRIPT", "LOAD", script->source}});
-              if (!loaded) return fail(connection_error(conn.error()));
-              if (loaded->front().is_error()) return fail(classify_redis_error(loaded->front().str));
-              reloaded = true;
-            }
-            next.push_back(i);
-            continue;
-          }
-        }
-        if (auto redirect = parse_redis_redirect(reply.str)) {
-          RedisNodeAddress to{redirect->host.empty() ? target[i].node.host : redirect->host, redirect->port};
-          redirect_code = redirect->ask ? "ask" : "moved";
-          if (!redirect->ask) {
-            if (mode_ != Mode::cluster) {  // a standalone node that is a cluster after all
-              mode_ = Mode::cluster;
-              slots_.emplace();
-            }
-            slots_->move(redirect->slot, to);
-            refresh_ = true;  // resharding moves more than one slot: reload the map next time
-          }
-          target[i] = {to, redirect->ask};
-          next.push_back(i);
-          continue;
-        }
-        out[i] = std::move(reply);
+        if (!absorb(i, (*replies)[at++], conn, reloaded, next, failure)) return fail(std::move(*failure));
       }
     }
     std::sort(next.begin(), next.end());

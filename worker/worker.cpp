@@ -95,6 +95,7 @@ class WorkerMetrics {
                                              "class=\"" + std::string(code) + "\""));
     }
     redis_retries.emplace("dlq", &r.counter("stripe_worker_redis_retries_total", "", "class=\"dlq\""));
+    unknown_retries = redis_retries.find("unknown")->second;  // registered just above
     for (std::string_view t : handled_types()) types_.emplace(t, types_.size());
     slots_ = std::make_unique<std::atomic<metrics::Counter*>[]>((types_.size() + 1) * kOutcomes);
     for (std::size_t i = 0; i < (types_.size() + 1) * kOutcomes; ++i) slots_[i].store(nullptr);
@@ -132,9 +133,10 @@ class WorkerMetrics {
   metrics::Histogram& end_to_end_seconds;
   metrics::Histogram& event_age_seconds;
   std::map<std::string_view, metrics::Counter*> redis_retries;  // by class: fixed at start
+  metrics::Counter* unknown_retries = nullptr;                   // class="unknown"
   metrics::Counter& retry(std::string_view code) {
     auto it = redis_retries.find(code);
-    return *(it != redis_retries.end() ? it->second : redis_retries.at("unknown"));
+    return *(it != redis_retries.end() ? it->second : unknown_retries);
   }
   metrics::Gauge& assigned;
   metrics::Gauge& retrying;

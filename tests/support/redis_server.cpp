@@ -22,8 +22,28 @@ std::uint16_t free_port() {
   return a.local_endpoint().port();
 }
 
+namespace {
+bool port_free(unsigned port) {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor a(ioc);
+  boost::system::error_code ec;
+  a.open(boost::asio::ip::tcp::v4(), ec);
+  if (!ec) a.bind({boost::asio::ip::make_address("127.0.0.1"), static_cast<std::uint16_t>(port)}, ec);
+  return !ec;
+}
+
+// A cluster node also listens on its bus port, port + 10000: both must be free.
+std::uint16_t free_node_port(bool cluster) {
+  for (int i = 0; i < 100; ++i) {
+    std::uint16_t p = free_port();
+    if (!cluster || (p < 55535 && port_free(p + 10000u))) return p;
+  }
+  throw std::runtime_error("no free port pair for a cluster node");
+}
+}  // namespace
+
 RedisServer::RedisServer(bool persistent, bool cluster_enabled)
-    : port_(free_port()), persistent_(persistent), cluster_(cluster_enabled) {
+    : port_(free_node_port(cluster_enabled)), persistent_(persistent), cluster_(cluster_enabled) {
   // As every process of ours does (process_main.cpp): a write to a connection Redis closed
   // (maxclients, a kill) must be an error, not the end of the test binary.
   std::signal(SIGPIPE, SIG_IGN);

@@ -544,23 +544,36 @@ struct Worker::Impl {
                                      {"offset", record_msgs[i]->offset}});
       }
     }
+    // Before the dead letters, so that a batch retried for a revalidation produces none twice.
+    for (const ChangeRecord* r : ambiguous) {
+      if (auto held = revalidate(*r)) {
+        // Redis refused the snapshot: the batch is held like any Redis failure, and its retry
+        // answers duplicate with the tie kept in the marker, so the revalidation runs again.
+        retry_code = held->code;
+        log::warn("redis cannot take a revalidation now; will retry the batch",
+                  {{"class", held->code}, {"error", held->message}, {"event_id", r->event_id},
+                   {"customer", r->key}});
+        return false;
+      }
+    }
     for (const auto& d : dead) {
       if (!dead_letter(d.msg, d.reason, d.error)) {
         retry_code = "dlq";
         return false;
       }
     }
-    for (const ChangeRecord* r : ambiguous) revalidate(*r);
     return true;
   }
 
   // WORKER_REVALIDATE: the event tied with the stored state (same second and rank), so which is
   // newer was decided by previous_attributes or not at all: fetch the object from Stripe and
-  // apply that snapshot (stamped with Stripe's Date). A failure leaves the object marked `_revalidate` for the next ambiguous event or a
-  // portal return to settle; the event itself is already durable.
-  void revalidate(const ChangeRecord& r) {
+  // apply that snapshot (stamped with Stripe's Date). A failed fetch leaves the object marked
+  // `_revalidate` for the next ambiguous event or a portal return to settle; the event itself is
+  // already durable. A snapshot Redis refuses is returned as that error: the caller holds the
+  // batch, since a transient Redis failure must not drop the settlement of a tie.
+  std::optional<Error> revalidate(const ChangeRecord& r) {
     enum { kRevalidated, kFetchFailed, kNotFound, kNotNewer };  // revalidations[] order
-    if (r.key.find('/') != std::string::npos) return;  // Connect: needs the account's context
+    if (r.key.find('/') != std::string::npos) return std::nullopt;  // Connect: needs the account's context
     StripeResult res;
     std::string object;
     auto find_in = [&](const boost::json::array& items) {
@@ -585,12 +598,13 @@ struct Worker::Impl {
         find_in(items);
         break;
       default:
-        return;  // portal records are ours, not Stripe's objects
+        return std::nullopt;  // portal records are ours, not Stripe's objects
     }
-    auto outcome = [&](int o, const char* message, std::string_view detail) {
+    auto outcome = [&](int o, const char* message, std::string_view detail) -> std::optional<Error> {
       metrics.revalidations[o]->inc();
       log::info(message, {{"event_id", r.event_id}, {"customer", r.key}, {"object_id", r.object_id},
                           {"detail", detail}});
+      return std::nullopt;
     };
     if (!res.ok() && res.error != StripeError::not_found) {
       return outcome(kFetchFailed, "revalidation failed", to_string(res.error));
@@ -607,9 +621,12 @@ struct Worker::Impl {
     auto client = redis.acquire();
     EventStore store(*client, config.store);
     auto applied = store.apply(std::span(&snap, 1), now_ms());
-    if (!applied) return outcome(kFetchFailed, "revalidation failed", "Redis unavailable");
+    if (!applied) {
+      outcome(kFetchFailed, "revalidation failed", "Redis unavailable");
+      return applied.error();
+    }
     ApplyOutcome o = (*applied)[0].outcome;
-    outcome(o == ApplyOutcome::applied ? kRevalidated : kNotNewer, "revalidated from Stripe", to_string(o));
+    return outcome(o == ApplyOutcome::applied ? kRevalidated : kNotNewer, "revalidated from Stripe", to_string(o));
   }
 
   // Produces the original key, value and headers plus dlq-* headers; waits for the broker.

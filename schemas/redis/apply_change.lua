@@ -22,6 +22,10 @@
 --
 -- Returns { outcome, changed fields joined by ",", tie ('1' or '0') } with outcome one of
 -- applied | stale | ambiguous | duplicate.
+--
+-- The processed marker holds the outcome, with ':tie' appended when the event tied with the
+-- stored state. A duplicate answers that tie again: a batch retried after part of it applied
+-- (a WAIT that fell short, one master of a cluster refusing) must still ask Stripe to settle it.
 
 local obj, marker, audit, index, drop = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local event_id, event_type, object_id = ARGV[1], ARGV[2], ARGV[3]
@@ -31,8 +35,9 @@ local index_action, drop_on_apply = ARGV[6], ARGV[7] == '1'
 local ttl, maxlen, now_ms, source = tonumber(ARGV[8]), ARGV[9], ARGV[10], ARGV[11]
 local has_previous = ARGV[12] == '1'
 
-if redis.call('EXISTS', marker) == 1 then
-  return {'duplicate', '', '0'}
+local seen = redis.call('GET', marker)
+if seen then
+  return {'duplicate', '', string.sub(seen, -4) == ':tie' and '1' or '0'}
 end
 
 local n = tonumber(ARGV[13])
@@ -110,9 +115,9 @@ local changed_text = outcome == 'applied' and table.concat(changed, ',') or ''
 redis.call('XADD', audit, 'MAXLEN', '~', maxlen, '*',
            'event_id', event_id, 'type', event_type, 'object_id', object_id,
            'outcome', outcome, 'changed', changed_text, 'source', source)
-redis.call('SET', marker, outcome, 'EX', ttl)
 -- The third element says the event tied with the stored state (same second, same rank): the
 -- previous_attributes rule decided it, and a value that returned to an earlier one within that
 -- second can fool the rule, so a worker with WORKER_REVALIDATE=1 confirms every tie at Stripe.
 local tie = (stored_stamp ~= 0 and not stored_deleted and stamp == stored_stamp) and '1' or '0'
+redis.call('SET', marker, tie == '1' and (outcome .. ':tie') or outcome, 'EX', ttl)
 return {outcome, changed_text, tie}

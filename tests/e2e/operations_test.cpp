@@ -12,6 +12,8 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
+#include <atomic>
 
 #include "common/signature.hpp"
 #include "common/topic_reader.hpp"
@@ -376,6 +378,59 @@ TEST(Operations, AnAmbiguousEventIsSettledByTheObjectFetchedFromStripe) {
   EXPECT_TRUE(stripe.violations().empty());
 }
 
+
+// A revalidation whose snapshot Redis refuses (OOM for a moment, right after the batch applied)
+// holds the batch like any Redis failure: its retry answers duplicate with the tie kept in the
+// marker, fetches again, and settles the object. Before, the settlement was dropped and the
+// tie's guess stayed (found by the chaos runner on a Redis Cluster).
+TEST(Operations, ARevalidationRedisRefusesHoldsTheBatchUntilItApplies) {
+  json::object truth = json::parse(test::read_fixture("events/customer.updated.json")).at("data").at("object").as_object();
+  truth["id"] = "cus_oomreval";
+  truth["email"] = "truth@example.com";
+  const std::int64_t now = test::unix_now();
+  std::atomic<int> fetches{0};
+  std::atomic<test::Stack*> stack_ptr{nullptr};
+  std::thread restore;
+  test::FakeStripe stripe([&](const test::FakeRequest& q) -> test::FakeResponse {
+    if (q.method == "GET" && q.path == "/v1/customers/cus_oomreval") {
+      if (fetches.fetch_add(1) == 0) {
+        // Redis fills up between the batch and the snapshot; it has room again 1.5 s later.
+        EXPECT_TRUE(stack_ptr.load()->redis().client()->command({"CONFIG", "SET", "maxmemory", "1"}));
+        restore = std::thread([&] {
+          std::this_thread::sleep_for(1500ms);  // the length of the fault window, not a wait
+          EXPECT_TRUE(stack_ptr.load()->redis().client()->command({"CONFIG", "SET", "maxmemory", "0"}));
+        });
+      }
+      return {200, json::serialize(truth), {{"Date", http_date(test::unix_now())}}};
+    }
+    return {404, test::stripe_error_body("invalid_request_error", "No such thing")};
+  });
+  test::Stack stack(binaries(), kWebhookSecret, revalidating(stripe));
+  struct JoinAtExit {
+    std::thread& t;
+    ~JoinAtExit() { if (t.joinable()) t.join(); }
+  } join_restore{restore};  // before the stack goes, whatever the test's end
+  stack_ptr = &stack;
+  stack.start_worker();
+  std::vector<std::string> events{
+      make_event("customer.created.json", "evt_oomreval_1", now - 30, "cus_oomreval"),
+      make_event("customer.updated.json", "evt_oomreval_2", now - 20, "cus_oomreval",
+                 [](json::object& o) { o["email"] = "a@example.com"; }),
+      make_event("customer.updated.json", "evt_oomreval_3", now - 20, "cus_oomreval",
+                 [](json::object& o) { o["email"] = "b@example.com"; })};
+  for (const auto& e : events) ASSERT_EQ(test::post_webhook(stack.ingress_port(), e, sign(e, kWebhookSecret)).status, 200);
+  auto redis = stack.redis().client();
+  std::string w;
+  ASSERT_TRUE(test::eventually([&] {
+    w = scrape(stack.worker_status_port());
+    return metric(w, R"(stripe_worker_revalidations_total{outcome="applied"})") == 1;
+  }, 60s)) << w << " fetches=" << fetches.load();
+  EXPECT_EQ(fetches.load(), 2);  // once refused by Redis, once applied
+  EXPECT_GE(metric(w, R"(stripe_worker_redis_retries_total{class="oom"})"), 1);
+  EXPECT_EQ(redis->command({"HGET", "stripe:{cus_oomreval}:customer", "email"})->str, "truth@example.com");
+  EXPECT_EQ(stack.count_in_worker_logs("event dead-lettered"), 0);
+  EXPECT_TRUE(stripe.violations().empty());
+}
 // Revalidation meeting a broken Stripe (or a proxy in front of it): each malformed answer is a
 // failed fetch, counted; the worker keeps going, the event stays durable with its object marked
 // for revalidation, and nothing is written from the bad answer.

@@ -176,6 +176,26 @@ TEST_F(ApplyChange, AValueThatReturnsWithinOneSecondFoolsTheRuleAndIsFlaggedAsAT
   EXPECT_FALSE(apply(subscription("evt_d", 102, 2, "active", "past_due")).tie);
 }
 
+TEST_F(ApplyChange, ATieIsStillReportedWhenItsBatchIsAppliedAgain) {
+  // A batch that failed after part of it applied (a WAIT short of its replicas, one master of a
+  // cluster refusing) is applied again: its events answer duplicate, and a tie among them must
+  // still say so, or the worker never asks Stripe and the ABA case above stays wrong.
+  ASSERT_EQ(apply(subscription("evt_c", 100, 1, "incomplete", "")).outcome, ApplyOutcome::applied);
+  ASSERT_EQ(apply(subscription("evt_c2", 101, 2, "active", "past_due")).outcome, ApplyOutcome::applied);
+  auto b = subscription("evt_b", 101, 2, "past_due", "active");
+  ASSERT_TRUE(apply(b).tie);
+  ApplyResult again = apply(b);
+  EXPECT_EQ(again.outcome, ApplyOutcome::duplicate);
+  EXPECT_TRUE(again.tie);
+  // An event that did not tie stays a plain duplicate.
+  auto d = subscription("evt_d", 102, 2, "active", "past_due");
+  ASSERT_FALSE(apply(d).tie);
+  ApplyResult d_again = apply(d);
+  EXPECT_EQ(d_again.outcome, ApplyOutcome::duplicate);
+  EXPECT_FALSE(d_again.tie);
+  EXPECT_EQ(audit("cus_A").size(), 4u);  // duplicates write nothing
+}
+
 TEST_F(ApplyChange, TombstoneIsNeverRevived) {
   ASSERT_EQ(apply(from_fixture("customer.subscription.created.json")).outcome, ApplyOutcome::applied);
   ASSERT_EQ(apply(from_fixture("customer.subscription.deleted.json")).outcome, ApplyOutcome::applied);

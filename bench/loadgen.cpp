@@ -38,8 +38,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/json_writer.hpp"
-#include "common/signature.hpp"
+#include "common/core/json_writer.hpp"
+#include "common/stripe/signature.hpp"
 
 namespace {
 

@@ -6,8 +6,8 @@
 #include <sstream>
 #include <string>
 
-#include "common/envelope.hpp"
-#include "common/signature.hpp"
+#include "common/billing/envelope.hpp"
+#include "common/stripe/signature.hpp"
 #include "ingress/webhook.hpp"
 
 namespace {

@@ -11,7 +11,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "common/kafka_producer.hpp"
+#include "common/kafka/kafka_producer.hpp"
 
 int main(int argc, char** argv) {
   using namespace stripe_sync;

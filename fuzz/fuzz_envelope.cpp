@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "common/envelope.hpp"
+#include "common/billing/envelope.hpp"
 
 using namespace stripe_sync;
 

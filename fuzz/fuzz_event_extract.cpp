@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "common/event_extract.hpp"
+#include "common/billing/event_extract.hpp"
 
 using namespace stripe_sync;
 

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/form_encoding.hpp"
+#include "common/stripe/form_encoding.hpp"
 
 using namespace stripe_sync;
 

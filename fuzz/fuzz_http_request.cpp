@@ -12,7 +12,7 @@
 #include <memory>
 #include <set>
 
-#include "common/metrics.hpp"
+#include "common/core/metrics.hpp"
 #include "ingress/ingress_handler.hpp"
 
 using namespace stripe_sync;

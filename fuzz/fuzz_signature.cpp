@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/signature.hpp"
+#include "common/stripe/signature.hpp"
 
 using namespace stripe_sync;
 

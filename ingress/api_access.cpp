@@ -7,20 +7,15 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/config.hpp"
+#include "common/core/config.hpp"
+#include "common/core/hex.hpp"
 
 namespace stripe_sync::ingress {
 
 std::string sha256_hex(std::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : digest) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
+  return to_hex(digest, sizeof digest);
 }
 
 std::vector<ApiKey> parse_api_keys(std::string_view text) {
@@ -72,12 +67,28 @@ AccessResult ApiKeys::check(std::string_view authorization, Role needed, std::st
   return AccessResult::allowed;
 }
 
-RateLimiter::RateLimiter(double rate_per_s, double burst, Clock clock)
-    : rate_(rate_per_s), burst_(burst), clock_(std::move(clock)) {}
+RateLimiter::RateLimiter(double rate_per_s, double burst, Clock clock, std::size_t sweep_above)
+    : rate_(rate_per_s), burst_(burst), clock_(std::move(clock)), sweep_above_(sweep_above), next_sweep_(sweep_above) {}
+
+std::size_t RateLimiter::size() const {
+  std::lock_guard lock(mutex_);
+  return buckets_.size();
+}
+
+void RateLimiter::sweep(std::chrono::steady_clock::time_point now) {
+  std::erase_if(buckets_, [&](const auto& kv) {
+    double elapsed = std::chrono::duration<double>(now - kv.second.at).count();
+    return kv.second.tokens + elapsed * rate_ >= burst_;  // refilled: as if never seen
+  });
+  // Sweep again only once as many names as survived have been added on top of the bound, so a
+  // crowd of active names costs a sweep per sweep_above new names, not one per request.
+  next_sweep_ = buckets_.size() + sweep_above_;
+}
 
 std::optional<std::chrono::milliseconds> RateLimiter::take(const std::string& name) {
   auto now = clock_();
   std::lock_guard lock(mutex_);
+  if (buckets_.size() >= next_sweep_) sweep(now);
   auto [it, fresh] = buckets_.try_emplace(name, Bucket{burst_, now});
   Bucket& b = it->second;
   if (!fresh) {

@@ -46,22 +46,29 @@ class ApiKeys {
   std::vector<ApiKey> keys_;
 };
 
-// A token bucket per name: `rate` tokens a second up to `burst`. Thread-safe.
+// A token bucket per name: `rate` tokens a second up to `burst`. Thread-safe. Bounded: once
+// more than `sweep_above` names are held, buckets that have refilled (the same as no bucket) are
+// dropped, so a stream of client addresses cannot grow it without end.
 class RateLimiter {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
-  RateLimiter(double rate_per_s, double burst, Clock clock = [] { return std::chrono::steady_clock::now(); });
+  RateLimiter(double rate_per_s, double burst, Clock clock = [] { return std::chrono::steady_clock::now(); },
+              std::size_t sweep_above = 10000);
   // Takes a token; when none is left returns the wait until the next one.
   std::optional<std::chrono::milliseconds> take(const std::string& name);
+  std::size_t size() const;  // names held now
 
  private:
   struct Bucket {
     double tokens;
     std::chrono::steady_clock::time_point at;
   };
+  void sweep(std::chrono::steady_clock::time_point now);  // holds mutex_
   double rate_, burst_;
   Clock clock_;
-  std::mutex mutex_;
+  std::size_t sweep_above_;
+  std::size_t next_sweep_;  // size at which the next sweep runs
+  mutable std::mutex mutex_;
   std::map<std::string, Bucket> buckets_;
 };
 

@@ -12,7 +12,7 @@
 #include <optional>
 #include <vector>
 
-#include "common/log.hpp"
+#include "common/core/log.hpp"
 
 namespace stripe_sync::ingress {
 

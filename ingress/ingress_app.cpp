@@ -7,15 +7,15 @@
 #include <thread>
 #include <vector>
 
-#include "common/kafka_producer.hpp"
-#include "common/log.hpp"
-#include "common/metrics.hpp"
-#include "common/redis_settings.hpp"
+#include "common/kafka/kafka_producer.hpp"
+#include "common/core/log.hpp"
+#include "common/core/metrics.hpp"
+#include "common/redis/redis_settings.hpp"
 #include "ingress/http_server.hpp"
 #include "ingress/ingress_handler.hpp"
 #include "ingress/portal_api.hpp"
 #include <boost/asio/thread_pool.hpp>
-#include "common/stripe_client.hpp"
+#include "common/stripe/stripe_client.hpp"
 
 namespace stripe_sync::ingress {
 

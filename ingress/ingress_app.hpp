@@ -5,7 +5,7 @@
 #include <chrono>
 #include <memory>
 
-#include "common/event_publisher.hpp"
+#include "common/kafka/event_publisher.hpp"
 #include "ingress/ingress_config.hpp"
 
 namespace stripe_sync::ingress {

@@ -1,7 +1,7 @@
 #include "ingress/ingress_config.hpp"
 
-#include "common/process_main.hpp"
-#include "common/redis_probe.hpp"
+#include "common/core/process_main.hpp"
+#include "common/redis/redis_probe.hpp"
 
 namespace stripe_sync::ingress {
 

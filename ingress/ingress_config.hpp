@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "common/config.hpp"
-#include "common/log.hpp"
+#include "common/core/config.hpp"
+#include "common/core/log.hpp"
 #include "ingress/client_address.hpp"
 
 namespace stripe_sync::ingress {

@@ -5,10 +5,11 @@
 #include <boost/beast/http/field.hpp>
 #include <chrono>
 
-#include "common/json_writer.hpp"
-#include "common/error_body.hpp"
-#include "common/log.hpp"
-#include "common/stripe_client.hpp"
+#include "common/core/json_writer.hpp"
+#include "common/core/error_body.hpp"
+#include "common/core/log.hpp"
+#include "common/stripe/stripe_client.hpp"
+#include "common/core/time.hpp"
 #include "ingress/portal_api.hpp"
 #include "ingress/webhook.hpp"
 
@@ -20,7 +21,7 @@ namespace {
 Answer internal_error(std::string_view route, std::string_view what) {
   std::string request_id = random_uuid();
   log::error("portal request failed unexpectedly", {{"route", route}, {"request_id", request_id}, {"error", what}});
-  return {500, error_body(ErrorCode::internal, "internal error (request id " + request_id + ")", log::unix_ms_now()),
+  return {500, error_body(ErrorCode::internal, "internal error (request id " + request_id + ")", unix_ms_now()),
           {{"X-Request-Id", request_id}}};
 }
 }  // namespace
@@ -32,16 +33,7 @@ std::string_view path_of(std::string_view target) {
 }  // namespace
 
 Clock Clock::system() {
-  return {[] {
-            return std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                .count();
-          },
-          [] {
-            return std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                .count();
-          }};
+  return {[] { return unix_ms_now() / 1000; }, [] { return unix_ms_now(); }};
 }
 
 IngressMetrics::IngressMetrics(metrics::Registry& r)

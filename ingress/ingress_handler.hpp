@@ -7,10 +7,10 @@
 #include <functional>
 #include <memory>
 
-#include "common/event_publisher.hpp"
-#include "common/error_body.hpp"
-#include "common/metrics.hpp"
-#include "common/signature.hpp"
+#include "common/kafka/event_publisher.hpp"
+#include "common/core/error_body.hpp"
+#include "common/core/metrics.hpp"
+#include "common/stripe/signature.hpp"
 #include "ingress/http_types.hpp"
 #include "ingress/ingress_config.hpp"
 

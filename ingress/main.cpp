@@ -1,9 +1,9 @@
 // stripe-ingress: reads its settings, builds the app, waits for SIGTERM/SIGINT, drains.
 #include <cstdio>
 
-#include "common/redis_settings.hpp"
-#include "common/log.hpp"
-#include "common/process_main.hpp"
+#include "common/redis/redis_settings.hpp"
+#include "common/core/log.hpp"
+#include "common/core/process_main.hpp"
 #include "ingress/ingress_app.hpp"
 
 int main(int argc, char** argv) {

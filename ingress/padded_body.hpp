@@ -10,7 +10,7 @@
 #include <cstring>
 #include <string>
 
-#include "common/envelope.hpp"
+#include "common/billing/envelope.hpp"
 
 namespace stripe_sync::ingress {
 

@@ -7,9 +7,11 @@
 #include <ctime>
 #include <set>
 
-#include "common/event_extract.hpp"
-#include "common/json_read.hpp"
-#include "common/log.hpp"
+#include "common/billing/event_extract.hpp"
+#include "common/billing/subscription_rules.hpp"
+#include "common/core/json_read.hpp"
+#include "common/core/log.hpp"
+#include "common/core/time.hpp"
 #include "ingress/portal_analytics.hpp"
 #include "ingress/portal_configuration.hpp"
 #include "ingress/portal_diff.hpp"
@@ -36,15 +38,6 @@ std::string random_id(std::string_view prefix) {
   for (char c : uuid)
     if (c != '-') out.push_back(c);
   return out;
-}
-
-ObjectFields fields_of(const RedisValue& hash) {
-  ObjectFields o;
-  for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
-    if (!hash.elements[i].str.empty() && hash.elements[i].str[0] == '_') continue;  // bookkeeping
-    o[hash.elements[i].str] = hash.elements[i + 1].str;
-  }
-  return o;
 }
 
 json::object to_json(const ObjectFields& o) {
@@ -80,57 +73,14 @@ CustomerState state_from_json(const json::value& v) {
   return s;
 }
 
-// The customer as Redis holds it now (live subscriptions and attached payment methods).
-std::optional<CustomerState> read_state(RedisClient& redis, const std::string& prefix, const std::string& customer) {
-  const std::string base = prefix + "{" + customer + "}:";
-  auto first = redis.pipeline({{"HGETALL", base + "customer"}, {"SMEMBERS", base + "subscriptions"},
-                               {"SMEMBERS", base + "payment_methods"}});
-  if (!first) return std::nullopt;
-  CustomerState s;
-  s.customer = fields_of((*first)[0]);
-  std::vector<std::vector<std::string>> keys;
-  std::vector<std::pair<bool, std::string>> which;
-  for (const auto& id : (*first)[1].elements) {
-    keys.push_back({"HGETALL", base + "subscription:" + id.str});
-    which.emplace_back(true, id.str);
-  }
-  for (const auto& id : (*first)[2].elements) {
-    keys.push_back({"HGETALL", base + "payment_method:" + id.str});
-    which.emplace_back(false, id.str);
-  }
-  if (keys.empty()) return s;
-  std::vector<std::vector<std::string_view>> cmds;
-  for (const auto& k : keys) cmds.push_back({k[0], k[1]});
-  auto hashes = redis.pipeline(cmds);
-  if (!hashes) return std::nullopt;
-  for (std::size_t i = 0; i < which.size(); ++i) {
-    (which[i].first ? s.subscriptions : s.payment_methods)[which[i].second] = fields_of((*hashes)[i]);
-  }
-  return s;
-}
-
 ObjectFields record_fields(const ChangeRecord& r) {
   ObjectFields o;
   for (const auto& [k, v] : r.fields) o[k] = v;
   return o;
 }
 
-bool live_status(const std::string& status) {
-  return status != "canceled" && status != "incomplete_expired" && status != "incomplete";
-}
 
 
-// "2026-11-24" -> unix seconds at 00:00 UTC; nullopt when malformed.
-std::optional<std::int64_t> parse_day(const std::string& text) {
-  std::tm tm{};
-  const char* end = strptime(text.c_str(), "%Y-%m-%d", &tm);
-  if (end == nullptr || *end != '\0') return std::nullopt;
-  return static_cast<std::int64_t>(timegm(&tm));
-}
-
-std::string format_day(std::int64_t unix_s) {
-  return log::rfc3339_utc_ms(unix_s * 1000).substr(0, 10);
-}
 
 }  // namespace
 
@@ -208,24 +158,24 @@ json::object merged_configuration(const json::object& stripe, const std::string&
 
 Answer PortalApi::list_configurations(std::string_view authorization, const std::string& client) {
   if (auto refused = admit(authorization, client, Role::admin)) return *refused;
-  const std::string base = store_.prefix + "portal:{portal}:";
+  const Keys keys = store_.keys();
   auto redis = redis_.acquire();
-  if (auto cached = redis->command({"GET", base + "configurations"}); cached && cached->type == RedisValue::Type::string) {
+  if (auto cached = redis->command({"GET", keys.portal_configuration_list()}); cached && cached->type == RedisValue::Type::string) {
     return {200, cached->str, {}};
   }
   json::array configs;
   StripeResult r = stripe_list_all(stripe_, "/v1/billing_portal/configurations", {}, configs);
   if (!r.ok()) return stripe_failed(r);
-  std::vector<std::vector<std::string>> keys;
+  std::vector<std::vector<std::string>> commands;
   for (const auto& c : configs) {
     auto id = json_read::string_at(c, "id");
     if (!id) return bad_answer("a configuration without an id");
-    keys.push_back({"GET", base + "branding:" + std::string(*id)});
+    commands.push_back({"GET", keys.portal_branding(*id)});
   }
   std::vector<RedisValue> brandings;
-  if (!keys.empty()) {
+  if (!commands.empty()) {
     std::vector<std::vector<std::string_view>> cmds;
-    for (const auto& k : keys) cmds.push_back({k[0], k[1]});
+    for (const auto& k : commands) cmds.push_back({k[0], k[1]});
     auto got = redis->pipeline(cmds);
     if (!got) return error(ErrorCode::upstream_unavailable, "the billing store is not reachable; retry later");
     brandings = std::move(*got);
@@ -235,7 +185,7 @@ Answer PortalApi::list_configurations(std::string_view authorization, const std:
   std::string body = json::serialize(json::object{{"success", true}, {"configurations", out}});
   // Kept briefly, and dropped at once by the worker when a configuration event arrives. A cache
   // that cannot be written only costs the next caller a Stripe call.
-  if (auto cached = redis->command({"SET", base + "configurations", body, "EX", std::to_string(kConfigurationCacheTtl.count())});
+  if (auto cached = redis->command({"SET", keys.portal_configuration_list(), body, "EX", std::to_string(kConfigurationCacheTtl.count())});
       !cached) {
     log::warn("configuration list not cached", {{"error", cached.error().message}});
   }
@@ -272,19 +222,19 @@ Answer PortalApi::save_configuration(std::string_view authorization, const std::
   auto saved_id = ec ? std::nullopt : json_read::string_at(saved, "id");
   if (!saved_id) return bad_answer("a configuration without an id");
   id = std::string(*saved_id);
-  const std::string base = store_.prefix + "portal:{portal}:";
+  const Keys keys = store_.keys();
   auto redis = redis_.acquire();
   std::string branding_json;
   if (!cr.branding.empty() || creating) {
     branding_json = json::serialize(cr.branding);
-    if (!redis->command({"SET", base + "branding:" + id, branding_json})) {
+    if (!redis->command({"SET", keys.portal_branding(id), branding_json})) {
       return error(ErrorCode::upstream_unavailable, "saved at Stripe, but the branding could not be stored; retry the request");
     }
-  } else if (auto b = redis->command({"GET", base + "branding:" + id}); b && b->type == RedisValue::Type::string) {
+  } else if (auto b = redis->command({"GET", keys.portal_branding(id)}); b && b->type == RedisValue::Type::string) {
     branding_json = b->str;
   }
   // The next list and session see it at once.
-  if (!redis->command({"DEL", base + "configurations"})) {
+  if (!redis->command({"DEL", keys.portal_configuration_list()})) {
     return error(ErrorCode::upstream_unavailable, "saved at Stripe, but the cached list could not be dropped; retry the request");
   }
   json::object out{{"success", true}, {"configuration", merged_configuration(saved.as_object(), branding_json)}};
@@ -301,22 +251,22 @@ Answer PortalApi::analytics(std::string_view authorization, const std::string& c
     else if (p.key == "end_date") end_text = p.value;
   }
   const std::int64_t today = now_ms_() / 1000 / 86400 * 86400;
-  auto start = start_text.empty() ? std::optional<std::int64_t>(today - 29 * 86400) : parse_day(start_text);
-  auto end = end_text.empty() ? std::optional<std::int64_t>(today) : parse_day(end_text);
+  auto start = start_text.empty() ? std::optional<std::int64_t>(today - 29 * 86400) : parse_utc_day(start_text);
+  auto end = end_text.empty() ? std::optional<std::int64_t>(today) : parse_utc_day(end_text);
   if (!start || !end) return error(ErrorCode::bad_request, "start_date and end_date must be dates as YYYY-MM-DD");
   if (*start > *end) return error(ErrorCode::bad_request, "start_date must not be after end_date");
   const std::int64_t from_ms = *start * 1000, to_ms = (*end + 86400) * 1000 - 1;  // end_date inclusive
 
   auto redis = redis_.acquire();
-  const std::string base = store_.prefix + "portal:{portal}:";
-  auto ids = redis->command({"ZRANGEBYSCORE", base + "visits", std::to_string(from_ms), std::to_string(to_ms)});
-  auto sessions = redis->command({"SMEMBERS", base + "sessions"});
+  const Keys keys = store_.keys();
+  auto ids = redis->command({"ZRANGEBYSCORE", keys.portal_visits(), std::to_string(from_ms), std::to_string(to_ms)});
+  auto sessions = redis->command({"SMEMBERS", keys.portal_sessions()});
   if (!ids || !sessions) return error(ErrorCode::upstream_unavailable, "the billing store is not reachable; retry later");
-  std::vector<std::vector<std::string>> keys;
-  for (const auto& id : ids->elements) keys.push_back({"HGETALL", base + "visit:" + id.str});
-  for (const auto& id : sessions->elements) keys.push_back({"HGETALL", base + "session:" + id.str});
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& id : ids->elements) commands.push_back({"HGETALL", keys.portal_visit(id.str)});
+  for (const auto& id : sessions->elements) commands.push_back({"HGETALL", keys.portal_session(id.str)});
   std::vector<std::vector<std::string_view>> cmds;
-  for (const auto& k : keys) cmds.push_back({k[0], k[1]});
+  for (const auto& k : commands) cmds.push_back({k[0], k[1]});
   std::vector<RedisValue> hashes;
   if (!cmds.empty()) {
     auto got = redis->pipeline(cmds);
@@ -369,8 +319,8 @@ Answer PortalApi::analytics(std::string_view authorization, const std::string& c
                                                json::object{{"average_duration_minutes", report.average_duration_minutes},
                                                             {"median_duration_minutes", report.median_duration_minutes}}},
                                               {"return_rate", report.return_rate},
-                                              {"period", json::object{{"start_date", format_day(*start)},
-                                                                      {"end_date", format_day(*end)}}}}}};
+                                              {"period", json::object{{"start_date", utc_day(*start)},
+                                                                      {"end_date", utc_day(*end)}}}}}};
   return {200, json::serialize(out), {}};
 }
 
@@ -444,11 +394,7 @@ PortalApi::PortalApi(const IngressConfig& config, StripeApi& stripe, std::vector
       limiter_(config.portal.rate_per_s, config.portal.burst),
       redis_(parse_redis_url(config.redis_url), std::chrono::seconds(2)),
       now_ms_(std::move(now_ms)),
-      stripe_budget_(redis_, [&] {
-        StripeRateConfig r = stripe_rate_for_key(config.portal.stripe_api_key);
-        r.key = config.portal.redis_prefix + "ratelimit:{stripe-api}";
-        return r;
-      }()),
+      stripe_budget_(redis_, stripe_budget_config(config.portal.stripe_api_key, config.portal.redis_prefix)),
       stripe_(stripe, stripe_budget_, StripePriority::normal),
       stripe_waiting_(stripe, stripe_budget_, StripePriority::customer_waiting) {
   store_.prefix = config.portal.redis_prefix;
@@ -525,7 +471,7 @@ Answer PortalApi::create_session(std::string_view authorization, const std::stri
   }
 
   auto redis = redis_.acquire();
-  auto before = read_state(*redis, store_.prefix, customer);
+  auto before = read_customer_state(*redis, store_.keys(), customer);
   if (!before) return error(ErrorCode::upstream_unavailable, "the billing store is not reachable; retry later");
   if (before->customer.empty() || before->customer["deleted"] == "1") {
     // Not (yet) in Redis: ask Stripe, and keep what it says.
@@ -549,7 +495,7 @@ Answer PortalApi::create_session(std::string_view authorization, const std::stri
   sr.locale = text("locale");
   for (const auto& [id, sub] : before->subscriptions) {
     auto it = sub.find("status");
-    if (it != sub.end() && live_status(it->second)) {
+    if (it != sub.end() && subscription_in_portal(it->second)) {
       sr.live_subscription_id = id;
       break;
     }
@@ -579,20 +525,20 @@ Answer PortalApi::create_session(std::string_view authorization, const std::stri
   const std::int64_t now = now_ms_();
   const std::int64_t expires = now + config_.portal.session_ttl.count() * 1000;
 
-  const std::string visit = store_.prefix + "portal:{portal}:visit:" + session_id;
+  const std::string visit = store_.keys().portal_visit(session_id);
   std::string before_json = json::serialize(state_json(*before));
   auto saved = redis->pipeline({{"HSET", visit, "customer", customer, "workflow", workflow->type, "action",
                                  workflow->action, "stripe_session", stripe_id, "created_ms", std::to_string(now),
                                  "expires_ms", std::to_string(expires), "before", before_json,
                                  "branding", branding_json},
-                                {"ZADD", store_.prefix + "portal:{portal}:visits", std::to_string(now), session_id}});
+                                {"ZADD", store_.keys().portal_visits(), std::to_string(now), session_id}});
   if (!saved) return error(ErrorCode::upstream_unavailable, "the billing store is not reachable; retry later");
   log::info("portal session created", {{"customer", customer}, {"workflow", workflow->type}, {"session", session_id}});
 
   json::object out{{"success", true},
                    {"portal_session", json::object{{"id", stripe_id},
                                                    {"url", url},
-                                                   {"expires_at", log::rfc3339_utc_ms(expires).substr(0, 19) + "Z"},
+                                                   {"expires_at", rfc3339_utc_ms(expires).substr(0, 19) + "Z"},
                                                    {"return_url", sr.return_url}}}};
   return {200, json::serialize(out), {}};
 }
@@ -612,7 +558,7 @@ Answer PortalApi::handle_return(std::string_view authorization, const std::strin
     return error(ErrorCode::bad_request, "session_id, customer_id, action and sig are required");
   }
   auto redis = redis_.acquire();
-  const std::string visit = store_.prefix + "portal:{portal}:visit:" + session_id;
+  const std::string visit = store_.keys().portal_visit(session_id);
   auto stored = redis->command({"HGETALL", visit});
   if (!stored) return error(ErrorCode::upstream_unavailable, "the billing store is not reachable; retry later");
   ObjectFields v;
@@ -652,7 +598,7 @@ Answer PortalApi::handle_return(std::string_view authorization, const std::strin
   for (const auto& s : subs) {
     if (auto* r = add(json::serialize(s), subs_r.date_unix)) {
       auto f = record_fields(*r);
-      if (live_status(f["status"]) || before.subscriptions.count(r->object_id)) after.subscriptions[r->object_id] = f;
+      if (subscription_in_portal(f["status"]) || before.subscriptions.count(r->object_id)) after.subscriptions[r->object_id] = f;
     }
   }
   for (const auto& p : pms) {

@@ -11,11 +11,11 @@
 #include <utility>
 #include <vector>
 
-#include "common/error_body.hpp"
-#include "common/event_store.hpp"
-#include "common/redis_pool.hpp"
-#include "common/stripe_client.hpp"
-#include "common/stripe_rate_limit.hpp"
+#include "common/core/error_body.hpp"
+#include "common/billing/event_store.hpp"
+#include "common/redis/redis_pool.hpp"
+#include "common/stripe/stripe_client.hpp"
+#include "common/stripe/stripe_rate_limit.hpp"
 #include "ingress/api_access.hpp"
 #include "ingress/ingress_config.hpp"
 

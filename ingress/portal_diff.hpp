@@ -3,19 +3,12 @@
 // created against the state re-synced from Stripe on return, as the seed API reports it
 // ("Payment method updated: 4242", "Email updated: old → new",
 // "Subscription sub_… status: active → canceled"). Pure.
-#include <map>
 #include <string>
 #include <vector>
 
+#include "common/billing/state_reader.hpp"
+
 namespace stripe_sync::ingress {
-
-using ObjectFields = std::map<std::string, std::string>;  // a stored hash: field -> value
-
-struct CustomerState {
-  ObjectFields customer;
-  std::map<std::string, ObjectFields> subscriptions;    // by id (live ones)
-  std::map<std::string, ObjectFields> payment_methods;  // by id (attached ones)
-};
 
 struct SyncReport {
   bool customer_updated = false;

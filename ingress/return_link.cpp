@@ -2,8 +2,8 @@
 
 #include <openssl/crypto.h>
 
-#include "common/form_encoding.hpp"
-#include "common/signature.hpp"
+#include "common/stripe/form_encoding.hpp"
+#include "common/stripe/signature.hpp"
 
 namespace stripe_sync::ingress {
 

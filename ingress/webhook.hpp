@@ -6,11 +6,11 @@
 #include <string_view>
 #include <variant>
 
-#include "common/envelope.hpp"
-#include "common/error_body.hpp"
-#include "common/event_message.hpp"
-#include "common/event_publisher.hpp"
-#include "common/signature.hpp"
+#include "common/billing/envelope.hpp"
+#include "common/core/error_body.hpp"
+#include "common/billing/event_message.hpp"
+#include "common/kafka/event_publisher.hpp"
+#include "common/stripe/signature.hpp"
 
 namespace stripe_sync::ingress {
 

@@ -16,16 +16,18 @@
 #include <memory>
 #include <optional>
 
-#include "common/config.hpp"
-#include "common/envelope.hpp"
-#include "common/event_message.hpp"
-#include "common/kafka_producer.hpp"
-#include "common/log.hpp"
-#include "common/redis_client.hpp"
-#include "common/redis_pool.hpp"
-#include "common/redis_probe.hpp"
-#include "common/stripe_client.hpp"
-#include "common/stripe_rate_limit.hpp"
+#include "common/core/config.hpp"
+#include "common/billing/envelope.hpp"
+#include "common/billing/keys.hpp"
+#include "common/billing/event_message.hpp"
+#include "common/kafka/kafka_producer.hpp"
+#include "common/core/log.hpp"
+#include "common/redis/redis_client.hpp"
+#include "common/redis/redis_pool.hpp"
+#include "common/redis/redis_probe.hpp"
+#include "common/stripe/stripe_client.hpp"
+#include "common/stripe/stripe_rate_limit.hpp"
+#include "common/core/time.hpp"
 #include "worker/cli_commands.hpp"
 
 namespace stripe_sync::cli {
@@ -66,10 +68,7 @@ constexpr std::int64_t kStripeRetentionS = 30 * 24 * 3600;
 // the run, or a little before, is listed again next time rather than missed.
 constexpr std::int64_t kCursorOverlapS = 300;
 
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t now_s() { return unix_ms_now() / 1000; }
 
 // "90m", "6h", "3d", "45s", "2w" back from now, or an ISO 8601 UTC time; unix seconds.
 std::int64_t parse_since(const std::string& text, std::int64_t now) {
@@ -90,7 +89,7 @@ std::int64_t parse_since(const std::string& text, std::int64_t now) {
   }
 }
 
-std::string cursor_key(const std::string& prefix) { return prefix + "backfill:undelivered:cursor"; }
+std::string cursor_key(const std::string& prefix) { return Keys(prefix).backfill_cursor(); }
 
 struct Totals {
   std::size_t listed = 0, produced = 0, failed = 0, unreadable = 0, pages = 0;
@@ -136,7 +135,7 @@ int run_backfill(const std::vector<std::string>& args) {
   std::optional<StripeRateLimit> budget;
   std::optional<RateLimitedStripe> limited;
   if (redis) {
-    budget.emplace(*redis, stripe_rate_for_key(sc.api_key));
+    budget.emplace(*redis, stripe_budget_config(sc.api_key, s.get("REDIS_PREFIX")));
     limited.emplace(direct, *budget, StripePriority::normal);
   }
   StripeApi& stripe = limited ? static_cast<StripeApi&>(*limited) : direct;
@@ -208,7 +207,7 @@ int run_backfill(const std::vector<std::string>& args) {
       auto key = std::make_shared<std::string>(envelope.partition_key());
       auto env = std::make_shared<Envelope>(std::move(envelope));
       EventHeaders headers;
-      OutgoingMessage m = event_message(pc.topics[0], *env, *key, bodies.back(), log::unix_ms_now(), "backfill", headers);
+      OutgoingMessage m = event_message(pc.topics[0], *env, *key, bodies.back(), unix_ms_now(), "backfill", headers);
       ++pending;
       producer->publish(std::move(m), ioc.get_executor(), [&, env, key](PublishResult pr) {
         --pending;
@@ -235,7 +234,7 @@ int run_backfill(const std::vector<std::string>& args) {
 
   std::cout << (dry_run ? "backfill (dry run): " : "backfill: ") << totals.listed << " events listed, "
             << totals.produced << " produced, " << totals.failed << " failed, " << totals.unreadable
-            << " unreadable, " << totals.pages << " page(s), created since " << log::rfc3339_utc_ms(since * 1000)
+            << " unreadable, " << totals.pages << " page(s), created since " << rfc3339_utc_ms(since * 1000)
             << "\n";
   const bool complete = totals.failed == 0 && totals.unreadable == 0;
   if (undelivered && complete && !dry_run) {
@@ -245,7 +244,7 @@ int run_backfill(const std::vector<std::string>& args) {
       std::cerr << "stripe-sync backfill: the cursor could not be saved: " << client->last_error() << "\n";
       return 1;
     }
-    std::cout << "cursor: the next --undelivered run starts at " << log::rfc3339_utc_ms(std::stoll(next) * 1000)
+    std::cout << "cursor: the next --undelivered run starts at " << rfc3339_utc_ms(std::stoll(next) * 1000)
               << "\n";
   }
   return complete ? 0 : 1;

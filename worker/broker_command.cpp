@@ -7,10 +7,10 @@
 #include <sstream>
 #include <thread>
 
-#include "common/config.hpp"
-#include "common/log.hpp"
-#include "common/mock_cluster.hpp"
-#include "common/process_main.hpp"
+#include "common/core/config.hpp"
+#include "common/core/log.hpp"
+#include "common/kafka/mock_cluster.hpp"
+#include "common/core/process_main.hpp"
 #include "worker/cli_commands.hpp"
 
 namespace stripe_sync::cli {

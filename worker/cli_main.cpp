@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "common/config.hpp"
+#include "common/core/config.hpp"
 #include "worker/cli_commands.hpp"
 
 namespace {

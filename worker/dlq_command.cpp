@@ -10,10 +10,11 @@
 #include <iostream>
 #include <set>
 
-#include "common/config.hpp"
-#include "common/kafka_producer.hpp"
-#include "common/log.hpp"
-#include "common/topic_reader.hpp"
+#include "common/core/config.hpp"
+#include "common/kafka/kafka_producer.hpp"
+#include "common/core/log.hpp"
+#include "common/kafka/topic_reader.hpp"
+#include "common/core/time.hpp"
 #include "worker/cli_commands.hpp"
 
 namespace stripe_sync::cli {
@@ -51,7 +52,7 @@ json::object describe(const StoredMessage& m) {
   o["source_partition"] = m.header("dlq-source-partition");
   o["source_offset"] = m.header("dlq-source-offset");
   std::string at = m.header("dlq-at-ms");
-  o["dead_lettered_at"] = at.empty() ? std::string() : log::rfc3339_utc_ms(std::stoll(at));
+  o["dead_lettered_at"] = at.empty() ? std::string() : rfc3339_utc_ms(std::stoll(at));
   o["dlq_partition"] = m.partition;
   o["dlq_offset"] = m.offset;
   return o;
@@ -60,16 +61,9 @@ json::object describe(const StoredMessage& m) {
 
 // "2026-11-24T10:00:00Z" or "2026-11-24" as unix ms; throws ConfigError otherwise.
 std::int64_t parse_utc_ms(const std::string& text) {
-  std::tm tm{};
-  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (end == nullptr) {
-    tm = {};
-    end = strptime(text.c_str(), "%Y-%m-%d", &tm);
-  }
-  if (end == nullptr || !(*end == '\0' || ((*end == 'Z' || *end == 'z') && end[1] == '\0'))) {
-    throw ConfigError("--since must be an ISO 8601 UTC time such as 2026-11-24T10:00:00Z, got '" + text + "'");
-  }
-  return static_cast<std::int64_t>(timegm(&tm)) * 1000;
+  auto t = parse_utc_time(text);
+  if (!t) throw ConfigError("--since must be an ISO 8601 UTC time such as 2026-11-24T10:00:00Z, got '" + text + "'");
+  return *t * 1000;
 }
 
 int run_dlq(const std::vector<std::string>& args) {

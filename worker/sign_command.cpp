@@ -5,8 +5,9 @@
 #include <iostream>
 #include <iterator>
 
-#include "common/config.hpp"
-#include "common/signature.hpp"
+#include "common/core/config.hpp"
+#include "common/stripe/signature.hpp"
+#include "common/core/time.hpp"
 #include "worker/cli_commands.hpp"
 
 namespace stripe_sync::cli {
@@ -29,9 +30,7 @@ int run_sign(const std::vector<std::string>& args) {
   }
   std::int64_t t = s.is_set("timestamp")
                        ? s.get_int("timestamp", 0, 99999999999)
-                       : std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+                       : unix_ms_now() / 1000;
   std::string payload((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   std::cout << sign_payload(payload, s.get_list("secret"), t) << "\n";
   return 0;

@@ -7,8 +7,9 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "common/config.hpp"
-#include "common/redis_client.hpp"
+#include "common/core/config.hpp"
+#include "common/billing/state_reader.hpp"
+#include "common/redis/redis_client.hpp"
 #include "worker/cli_commands.hpp"
 
 namespace stripe_sync::cli {
@@ -25,12 +26,10 @@ const SettingSpec kStateSettings[] = {
 // Fields kept as JSON text in Redis come back as JSON, not as strings in strings.
 bool is_json_field(std::string_view name) { return name == "address" || name == "items"; }
 
-json::value hash_to_json(const RedisValue& v) {
-  if (v.type != RedisValue::Type::array || v.elements.empty()) return nullptr;
+json::value fields_to_json(const ObjectFields& fields) {
+  if (fields.empty()) return nullptr;
   json::object o;
-  for (std::size_t i = 0; i + 1 < v.elements.size(); i += 2) {
-    const std::string& k = v.elements[i].str;
-    const std::string& val = v.elements[i + 1].str;
+  for (const auto& [k, val] : fields) {
     if (is_json_field(k) && !val.empty()) {
       boost::system::error_code ec;
       json::value parsed = json::parse(val, ec);
@@ -51,7 +50,8 @@ RedisValue must(Result<RedisValue> v, const RedisClient& c) {
 struct Loaded {
   Settings settings;
   std::unique_ptr<RedisClient> redis;
-  std::string base;  // "stripe:{cus_...}:"
+  Keys keys;
+  std::string customer;
 };
 
 Loaded load(const std::vector<std::string>& args, const char* usage) {
@@ -62,20 +62,14 @@ Loaded load(const std::vector<std::string>& args, const char* usage) {
   }
   if (s.positional().size() != 1) throw ConfigError(std::string("usage: ") + usage);
   auto redis = std::make_unique<RedisClient>(parse_redis_url(s.get("REDIS_URL")), std::chrono::seconds(5));
-  std::string base = s.get("REDIS_PREFIX") + "{" + s.positional()[0] + "}:";
-  return {std::move(s), std::move(redis), std::move(base)};
+  Keys keys(s.get("REDIS_PREFIX"));
+  std::string customer = s.positional()[0];
+  return {std::move(s), std::move(redis), std::move(keys), std::move(customer)};
 }
 
-json::array members_of(RedisClient& redis, const std::string& base, const std::string& set,
-                       const std::string& kind) {
+json::array members_of(const std::map<std::string, ObjectFields>& objects) {
   json::array out;
-  auto ids = must(redis.command({"SMEMBERS", base + set}), redis);
-  std::vector<std::string> sorted;
-  for (const auto& e : ids.elements) sorted.push_back(e.str);
-  std::sort(sorted.begin(), sorted.end());
-  for (const auto& id : sorted) {
-    out.push_back(hash_to_json(must(redis.command({"HGETALL", base + kind + ":" + id}), redis)));
-  }
+  for (const auto& [id, fields] : objects) out.push_back(fields_to_json(fields));  // by id
   return out;
 }
 }  // namespace
@@ -86,10 +80,12 @@ int run_state(const std::vector<std::string>& args) {
   }
   auto l = load({args.begin() + 1, args.end()}, "stripe-sync state customer <cus_id>\n\n"
                 "Prints the customer, their live subscriptions and payment methods as one JSON document.");
+  auto state = read_customer_state(*l.redis, l.keys, l.customer, SyncFields::keep);
+  if (!state) throw std::runtime_error(state.error().message);
   json::object doc;
-  doc["customer"] = hash_to_json(must(l.redis->command({"HGETALL", l.base + "customer"}), *l.redis));
-  doc["subscriptions"] = members_of(*l.redis, l.base, "subscriptions", "subscription");
-  doc["payment_methods"] = members_of(*l.redis, l.base, "payment_methods", "payment_method");
+  doc["customer"] = fields_to_json(state->customer);
+  doc["subscriptions"] = members_of(state->subscriptions);
+  doc["payment_methods"] = members_of(state->payment_methods);
   std::cout << json::serialize(doc) << "\n";
   return doc["customer"].is_null() && doc["subscriptions"].as_array().empty() ? 3 : 0;
 }
@@ -98,7 +94,7 @@ int run_audit(const std::vector<std::string>& args) {
   auto l = load(args, "stripe-sync audit <cus_id> [--limit N]\n\n"
                 "Prints the customer's audit trail, newest first, one JSON object a line.");
   std::string limit = std::to_string(l.settings.get_int("limit", 1, 1000000));
-  auto entries = must(l.redis->command({"XREVRANGE", l.base + "audit", "+", "-", "COUNT", limit}), *l.redis);
+  auto entries = must(l.redis->command({"XREVRANGE", l.keys.audit(l.customer), "+", "-", "COUNT", limit}), *l.redis);
   for (const auto& e : entries.elements) {
     json::object o;
     o["id"] = e.elements[0].str;

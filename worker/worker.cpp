@@ -17,17 +17,19 @@
 #include <thread>
 #include <vector>
 
-#include "common/error_body.hpp"
-#include "common/event_extract.hpp"
-#include "common/event_store.hpp"
-#include "common/kafka_handles.hpp"
-#include "common/kafka_producer.hpp"
-#include "common/log.hpp"
-#include "common/redis_pool.hpp"
-#include "common/redis_client.hpp"
-#include "common/redis_errors.hpp"
-#include "common/redis_settings.hpp"
-#include "common/stripe_client.hpp"
+#include "common/core/error_body.hpp"
+#include "common/billing/event_extract.hpp"
+#include "common/billing/event_store.hpp"
+#include "common/kafka/kafka_handles.hpp"
+#include "common/kafka/kafka_producer.hpp"
+#include "common/core/log.hpp"
+#include "common/redis/redis_pool.hpp"
+#include "common/redis/redis_client.hpp"
+#include "common/redis/redis_errors.hpp"
+#include "common/redis/redis_settings.hpp"
+#include "common/stripe/stripe_client.hpp"
+#include "common/stripe/stripe_rate_limit.hpp"
+#include "common/core/time.hpp"
 
 namespace stripe_sync::worker {
 
@@ -36,11 +38,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t now_ms() { return unix_ms_now(); }
 
 std::string header(const rd_kafka_message_t* m, const char* name) {
   rd_kafka_headers_t* hdrs = nullptr;
@@ -180,7 +178,10 @@ struct Worker::Impl {
       sc.api_key = c.stripe_api_key;
       sc.max_response_bytes = c.stripe_max_response_bytes;
       sc.metrics = &registry;
-      stripe = std::make_unique<StripeClient>(sc);
+      stripe_client = std::make_unique<StripeClient>(sc);
+      // Revalidation spends the deployment's one Stripe budget, like the portal and backfill.
+      stripe_budget = std::make_unique<StripeRateLimit>(redis, stripe_budget_config(c.stripe_api_key, c.store.prefix));
+      stripe = std::make_unique<RateLimitedStripe>(*stripe_client, *stripe_budget, StripePriority::normal);
     }
     make_consumer();
     registry.add_collector([this](std::string& out) { render_lag(out); });
@@ -680,7 +681,10 @@ struct Worker::Impl {
   asio::thread_pool pool;
   kafka::HandlePtr consumer;
   std::unique_ptr<KafkaProducer> dlq;
-  std::unique_ptr<StripeClient> stripe;  // WORKER_REVALIDATE only
+  // WORKER_REVALIDATE only: the client, the shared budget, and the two together.
+  std::unique_ptr<StripeClient> stripe_client;
+  std::unique_ptr<StripeRateLimit> stripe_budget;
+  std::unique_ptr<RateLimitedStripe> stripe;
   std::mutex mutex;  // guards `partitions` and every PartitionState
   std::condition_variable idle_cv;
   std::map<std::int32_t, std::shared_ptr<PartitionState>> partitions;
@@ -755,14 +759,14 @@ StatusAnswer status_route(Worker& w, std::string_view path) {
       a.body = R"({"status":"ready"})";
     } else {
       a.status = 503;
-      a.body = error_body(ErrorCode::upstream_unavailable, why, log::unix_ms_now());
+      a.body = error_body(ErrorCode::upstream_unavailable, why, unix_ms_now());
     }
   } else if (path == "/metrics") {
     a.content_type = "text/plain; version=0.0.4; charset=utf-8";
     a.body = w.registry().render();
   } else {
     a.status = 404;
-    a.body = error_body(ErrorCode::not_found, "no such route", log::unix_ms_now());
+    a.body = error_body(ErrorCode::not_found, "no such route", unix_ms_now());
   }
   return a;
 }

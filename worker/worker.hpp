@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "common/metrics.hpp"
-#include "common/status_server.hpp"
+#include "common/core/metrics.hpp"
+#include "common/http/status_server.hpp"
 #include "worker/worker_config.hpp"
 
 namespace stripe_sync::worker {

@@ -1,6 +1,6 @@
 #include "worker/worker_config.hpp"
 
-#include "common/process_main.hpp"
+#include "common/core/process_main.hpp"
 
 namespace stripe_sync::worker {
 

@@ -5,10 +5,10 @@
 #include <span>
 #include <string>
 
-#include "common/config.hpp"
-#include "common/event_store.hpp"
-#include "common/log.hpp"
-#include "common/redis_probe.hpp"
+#include "common/core/config.hpp"
+#include "common/billing/event_store.hpp"
+#include "common/core/log.hpp"
+#include "common/redis/redis_probe.hpp"
 
 namespace stripe_sync::worker {
 

@@ -3,10 +3,10 @@
 #include <memory>
 
 
-#include "common/log.hpp"
-#include "common/process_main.hpp"
-#include "common/redis_settings.hpp"
-#include "common/status_server.hpp"
+#include "common/core/log.hpp"
+#include "common/core/process_main.hpp"
+#include "common/redis/redis_settings.hpp"
+#include "common/http/status_server.hpp"
 #include "worker/worker.hpp"
 
 int main(int argc, char** argv) {

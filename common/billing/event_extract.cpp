@@ -1,12 +1,13 @@
-#include "common/event_extract.hpp"
+#include "common/billing/event_extract.hpp"
 
 #include <simdjson.h>
 
 #include <array>
 #include <optional>
 
-#include "common/envelope.hpp"
-#include "common/json_writer.hpp"
+#include "common/billing/envelope.hpp"
+#include "common/billing/subscription_rules.hpp"
+#include "common/core/json_writer.hpp"
 
 namespace stripe_sync {
 
@@ -267,7 +268,7 @@ ExtractResult fill_record(dom::element object, const dom::element* prev, const K
     case ObjectKind::subscription: {
       if (env.customer.empty()) return permanent("missing_field", "missing field: data.object.customer");
       const std::string* status = out.field("status");
-      bool ended = out.tombstone || (status && (*status == "canceled" || *status == "incomplete_expired"));
+      bool ended = out.tombstone || (status && subscription_ended(*status));
       out.index = ended ? IndexAction::remove : IndexAction::add;
       out.fields.emplace_back("deleted", out.tombstone ? "1" : "0");
       break;
@@ -380,13 +381,13 @@ ExtractResult extract_snapshot(std::string_view object_json, std::int64_t date_u
     if (auto bad = check_shape(object, *kind)) return *bad;
   }
   std::string_view status;
-  bool canceled = kind == &kSubscription && object["status"].get(status) == simdjson::SUCCESS &&
-                  status == "canceled";
+  bool ended = kind == &kSubscription && object["status"].get(status) == simdjson::SUCCESS &&
+               subscription_ended(status);
   out.event_id = std::string(sync_id);
   out.event_type = std::string(object_type) + ".snapshot";
   out.source = std::string(source);
   out.created = date_unix;  // Stripe's Date header: never our clock
-  return fill_record(object, nullptr, *kind, 2, deleted || canceled, env, out);
+  return fill_record(object, nullptr, *kind, 2, deleted || ended, env, out);
 }
 
 }  // namespace stripe_sync

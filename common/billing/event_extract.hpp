@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/change_record.hpp"
+#include "common/billing/change_record.hpp"
 
 namespace stripe_sync {
 

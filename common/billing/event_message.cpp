@@ -1,4 +1,4 @@
-#include "common/event_message.hpp"
+#include "common/billing/event_message.hpp"
 
 namespace stripe_sync {
 

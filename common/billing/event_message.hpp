@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/envelope.hpp"
-#include "common/event_publisher.hpp"
+#include "common/billing/envelope.hpp"
+#include "common/kafka/event_publisher.hpp"
 
 namespace stripe_sync {
 

@@ -1,6 +1,6 @@
-#include "common/event_store.hpp"
+#include "common/billing/event_store.hpp"
 
-#include "common/redis_script.hpp"
+#include "common/redis/redis_script.hpp"
 
 namespace stripe_sync {
 
@@ -19,39 +19,38 @@ EventStore::EventStore(RedisClient& redis, StoreConfig config)
     : redis_(redis), config_(std::move(config)) {}
 
 RecordKeys EventStore::keys(const ChangeRecord& r) const {
-  RecordKeys k;
-  const std::string& p = config_.prefix;
-  if (r.kind == ObjectKind::portal_session || r.kind == ObjectKind::portal_configuration) {
-    // Portal records share one hash tag: they are few, and read together by the portal API.
-    const std::string base = p + "portal:{portal}:";
-    bool session = r.kind == ObjectKind::portal_session;
-    k.object = base + (session ? "session:" : "configuration:") + r.object_id;
-    k.marker = base + "event:" + r.event_id;
-    k.audit = base + "audit";
-    k.index = session ? base + "sessions" : k.object;
-    k.drop = session ? k.object : base + "configurations";  // the cached configuration list
-    k.has_drop = !session;
-    return k;
-  }
-  const std::string base = p + "{" + r.key + "}:";
+  const Keys& k = config_.keys();
+  RecordKeys out;
   switch (r.kind) {
+    case ObjectKind::portal_session:
+      out.object = k.portal_session(r.object_id);
+      out.index = k.portal_sessions();
+      out.drop = out.object;
+      break;
+    case ObjectKind::portal_configuration:
+      out.object = k.portal_configuration(r.object_id);
+      out.index = out.object;
+      out.drop = k.portal_configuration_list();  // the cached list goes when one changes
+      out.has_drop = true;
+      break;
     case ObjectKind::customer:
-      k.object = base + "customer";
-      k.index = k.object;
+      out.object = k.customer(r.key);
+      out.index = out.object;
       break;
     case ObjectKind::subscription:
-      k.object = base + "subscription:" + r.object_id;
-      k.index = base + "subscriptions";
+      out.object = k.subscription(r.key, r.object_id);
+      out.index = k.subscriptions(r.key);
       break;
-    default:
-      k.object = base + "payment_method:" + r.object_id;
-      k.index = base + "payment_methods";
+    case ObjectKind::payment_method:
+      out.object = k.payment_method(r.key, r.object_id);
+      out.index = k.payment_methods(r.key);
       break;
   }
-  k.marker = base + "event:" + r.event_id;
-  k.audit = base + "audit";
-  k.drop = k.object;
-  return k;
+  const bool portal = r.kind == ObjectKind::portal_session || r.kind == ObjectKind::portal_configuration;
+  out.marker = portal ? k.portal_marker(r.event_id) : k.marker(r.key, r.event_id);
+  out.audit = portal ? k.portal_audit() : k.audit(r.key);
+  if (!out.has_drop) out.drop = out.object;
+  return out;
 }
 
 std::vector<std::string> EventStore::arguments(const ChangeRecord& r, const RecordKeys& k,

@@ -7,13 +7,15 @@
 #include <string>
 #include <vector>
 
-#include "common/change_record.hpp"
-#include "common/redis_client.hpp"
+#include "common/billing/change_record.hpp"
+#include "common/billing/keys.hpp"
+#include "common/redis/redis_client.hpp"
 
 namespace stripe_sync {
 
 struct StoreConfig {
-  std::string prefix = "stripe:";
+  std::string prefix = "stripe:";  // REDIS_PREFIX
+  Keys keys() const { return Keys(prefix); }
   std::int64_t dedupe_ttl_s = 35 * 24 * 3600;
   std::int64_t audit_maxlen = 1000;
 };

@@ -1,4 +1,4 @@
-#include "common/config.hpp"
+#include "common/core/config.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -1,7 +1,8 @@
-#include "common/error_body.hpp"
+#include "common/core/error_body.hpp"
 
-#include "common/json_writer.hpp"
-#include "common/log.hpp"
+#include "common/core/json_writer.hpp"
+#include "common/core/log.hpp"
+#include "common/core/time.hpp"
 
 namespace stripe_sync {
 
@@ -56,7 +57,7 @@ std::string error_body(ErrorCode code, std::string_view message, std::int64_t un
   w.field("success", false)
       .field("error", message)
       .field("error_code", to_string(code))
-      .field("timestamp", log::rfc3339_utc_ms(unix_ms));
+      .field("timestamp", rfc3339_utc_ms(unix_ms));
   w.close();
   return out;
 }

@@ -1,6 +1,8 @@
-#include "common/json_writer.hpp"
+#include "common/core/json_writer.hpp"
 
 #include <charconv>
+
+#include "common/core/hex.hpp"
 
 namespace stripe_sync {
 namespace {
@@ -30,7 +32,6 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   for (std::size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
@@ -44,8 +45,8 @@ void append_json_string(std::string& out, std::string_view s) {
     }
     if (c < 0x20 || c == 0x7F) {
       out += "\\u00";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xF]);
+      out.push_back(kHexDigits[c >> 4]);
+      out.push_back(kHexDigits[c & 0xF]);
       ++i;
       continue;
     }

@@ -1,4 +1,6 @@
-#include "common/log.hpp"
+#include "common/core/log.hpp"
+
+#include "common/core/time.hpp"
 
 #include <unistd.h>
 
@@ -7,7 +9,7 @@
 #include <ctime>
 #include <stdexcept>
 
-#include "common/json_writer.hpp"
+#include "common/core/json_writer.hpp"
 
 namespace stripe_sync::log {
 namespace {
@@ -52,28 +54,6 @@ bool enabled(Level level) {
   return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
 }
 
-std::int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string rfc3339_utc_ms(std::int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buf, n);
-  int ms = static_cast<int>(unix_ms % 1000);
-  out.push_back('.');
-  out.push_back(static_cast<char>('0' + ms / 100));
-  out.push_back(static_cast<char>('0' + ms / 10 % 10));
-  out.push_back(static_cast<char>('0' + ms % 10));
-  out.push_back('Z');
-  return out;
-}
-
 std::string format_record(Format format, Level level, std::int64_t unix_ms,
                           std::string_view process, std::string_view message,
                           std::initializer_list<Field> fields) {
@@ -116,9 +96,7 @@ std::string format_record(Format format, Level level, std::int64_t unix_ms,
 }
 
 void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+  auto now = unix_ms_now();
   std::string line = format_record(g_format, level, now, g_process, message, fields);
   // One write(2) per record: atomic for pipes up to PIPE_BUF and in practice for files.
   const char* p = line.data();

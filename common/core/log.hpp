@@ -10,7 +10,7 @@
 #include <string_view>
 #include <variant>
 
-#include "common/secret.hpp"
+#include "common/core/secret.hpp"
 
 namespace stripe_sync::log {
 
@@ -56,10 +56,6 @@ inline void error(std::string_view m, std::initializer_list<Field> f = {}) {
   if (enabled(Level::error)) write(Level::error, m, f);
 }
 
-// The wall clock in unix milliseconds.
-std::int64_t unix_ms_now();
 
-// RFC 3339 UTC with milliseconds, e.g. 2026-11-24T17:43:34.123Z.
-std::string rfc3339_utc_ms(std::int64_t unix_ms);
 
 }  // namespace stripe_sync::log

@@ -1,4 +1,4 @@
-#include "common/metrics.hpp"
+#include "common/core/metrics.hpp"
 
 #include <algorithm>
 #include <cstdio>

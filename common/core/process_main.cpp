@@ -1,4 +1,4 @@
-#include "common/process_main.hpp"
+#include "common/core/process_main.hpp"
 
 #include <csignal>
 #include <cstdio>

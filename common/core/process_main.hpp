@@ -8,8 +8,8 @@
 #include <span>
 #include <string_view>
 
-#include "common/config.hpp"
-#include "common/log.hpp"
+#include "common/core/config.hpp"
+#include "common/core/log.hpp"
 
 namespace stripe_sync {
 

@@ -1,4 +1,4 @@
-#include "common/status_server.hpp"
+#include "common/http/status_server.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "common/error_body.hpp"
+#include "common/core/error_body.hpp"
 
 namespace stripe_sync {
 

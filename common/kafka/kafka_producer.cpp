@@ -1,4 +1,4 @@
-#include "common/kafka_producer.hpp"
+#include "common/kafka/kafka_producer.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -12,9 +12,9 @@
 #include <mutex>
 #include <system_error>
 
-#include "common/config.hpp"
-#include "common/kafka_handles.hpp"
-#include "common/log.hpp"
+#include "common/core/config.hpp"
+#include "common/kafka/kafka_handles.hpp"
+#include "common/core/log.hpp"
 
 namespace stripe_sync {
 

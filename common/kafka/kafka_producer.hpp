@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/event_publisher.hpp"
+#include "common/kafka/event_publisher.hpp"
 
 namespace boost::asio {
 class io_context;

@@ -1,4 +1,4 @@
-#include "common/mock_cluster.hpp"
+#include "common/kafka/mock_cluster.hpp"
 
 // clang-format off
 #include <librdkafka/rdkafka.h>
@@ -7,7 +7,7 @@
 
 #include <stdexcept>
 
-#include "common/kafka_handles.hpp"
+#include "common/kafka/kafka_handles.hpp"
 
 namespace stripe_sync {
 

@@ -1,8 +1,8 @@
-#include "common/topic_reader.hpp"
+#include "common/kafka/topic_reader.hpp"
 
 #include <stdexcept>
 
-#include "common/kafka_handles.hpp"
+#include "common/kafka/kafka_handles.hpp"
 
 namespace stripe_sync {
 

@@ -1,11 +1,11 @@
-#include "common/redis_client.hpp"
+#include "common/redis/redis_client.hpp"
 
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
 
-#include "common/redis_errors.hpp"
-#include "common/redis_script.hpp"
+#include "common/redis/redis_errors.hpp"
+#include "common/redis/redis_script.hpp"
 
 namespace stripe_sync {
 

@@ -22,9 +22,9 @@
 #include <string_view>
 #include <vector>
 
-#include "common/redis_cluster.hpp"
-#include "common/redis_probe.hpp"
-#include "common/result.hpp"
+#include "common/redis/redis_cluster.hpp"
+#include "common/redis/redis_probe.hpp"
+#include "common/core/result.hpp"
 
 namespace stripe_sync {
 

@@ -1,10 +1,10 @@
-#include "common/redis_cluster.hpp"
+#include "common/redis/redis_cluster.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 
-#include "common/redis_client.hpp"
+#include "common/redis/redis_client.hpp"
 
 namespace stripe_sync {
 

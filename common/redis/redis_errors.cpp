@@ -1,4 +1,4 @@
-#include "common/redis_errors.hpp"
+#include "common/redis/redis_errors.hpp"
 
 #include <charconv>
 

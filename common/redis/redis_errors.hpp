@@ -26,7 +26,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/result.hpp"
+#include "common/core/result.hpp"
 
 namespace stripe_sync {
 

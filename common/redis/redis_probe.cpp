@@ -1,9 +1,9 @@
-#include "common/redis_probe.hpp"
+#include "common/redis/redis_probe.hpp"
 
 #include <boost/url/parse.hpp>
 #include <charconv>
 
-#include "common/config.hpp"
+#include "common/core/config.hpp"
 
 namespace stripe_sync {
 

@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/redis_cluster.hpp"
-#include "common/secret.hpp"
+#include "common/redis/redis_cluster.hpp"
+#include "common/core/secret.hpp"
 
 namespace stripe_sync {
 

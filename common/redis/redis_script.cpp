@@ -1,9 +1,9 @@
-#include "common/redis_script.hpp"
+#include "common/redis/redis_script.hpp"
 
 #include <openssl/sha.h>
 
-#include "common/hex.hpp"
-#include "common/lua_scripts.hpp"
+#include "common/core/hex.hpp"
+#include "common/redis/lua_scripts.hpp"
 
 namespace stripe_sync {
 

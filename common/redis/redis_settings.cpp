@@ -1,7 +1,7 @@
-#include "common/redis_settings.hpp"
+#include "common/redis/redis_settings.hpp"
 
-#include "common/config.hpp"
-#include "common/log.hpp"
+#include "common/core/config.hpp"
+#include "common/core/log.hpp"
 
 namespace stripe_sync {
 

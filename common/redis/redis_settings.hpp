@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "common/redis_client.hpp"
+#include "common/redis/redis_client.hpp"
 
 namespace stripe_sync {
 

@@ -1,4 +1,4 @@
-#include "common/form_encoding.hpp"
+#include "common/stripe/form_encoding.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>

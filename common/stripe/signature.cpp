@@ -1,4 +1,4 @@
-#include "common/signature.hpp"
+#include "common/stripe/signature.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -7,6 +7,8 @@
 
 #include <charconv>
 #include <stdexcept>
+
+#include "common/core/hex.hpp"
 
 namespace stripe_sync {
 namespace {
@@ -55,11 +57,7 @@ bool hmac_hex(EVP_MAC_CTX* keyed, std::string_view timestamp_text, std::string_v
       EVP_MAC_final(ctx.get(), mac, &mac_len, sizeof mac) != 1 || mac_len != sizeof mac) {
     return false;
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < sizeof mac; ++i) {
-    hex[2 * i] = kHex[mac[i] >> 4];
-    hex[2 * i + 1] = kHex[mac[i] & 0xF];
-  }
+  write_hex(mac, sizeof mac, hex);
   return true;
 }
 

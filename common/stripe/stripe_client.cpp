@@ -1,6 +1,6 @@
-#include "common/stripe_client.hpp"
+#include "common/stripe/stripe_client.hpp"
 
-#include "common/metrics.hpp"
+#include "common/core/metrics.hpp"
 
 #include <openssl/rand.h>
 
@@ -22,10 +22,12 @@
 #include <thread>
 #include <vector>
 
-#include "common/config.hpp"
-#include "common/form_encoding.hpp"
-#include "common/json_read.hpp"
-#include "common/log.hpp"
+#include "common/core/config.hpp"
+#include "common/core/hex.hpp"
+#include "common/stripe/form_encoding.hpp"
+#include "common/core/json_read.hpp"
+#include "common/core/log.hpp"
+#include "common/core/time.hpp"
 
 namespace stripe_sync {
 
@@ -82,23 +84,11 @@ std::string random_uuid() {
   if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no randomness for an Idempotency-Key");
   b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[b[i] >> 4]);
-    out.push_back(kHex[b[i] & 15]);
-  }
-  return out;
+  std::string h = to_hex(b, sizeof b);
+  return h.substr(0, 8) + '-' + h.substr(8, 4) + '-' + h.substr(12, 4) + '-' + h.substr(16, 4) + '-' + h.substr(20);
 }
 
-std::int64_t parse_http_date(std::string_view text) {
-  std::tm tm{};
-  std::string s(text);
-  const char* end = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (end == nullptr || *end != '\0') return 0;
-  return static_cast<std::int64_t>(timegm(&tm));
-}
+
 
 namespace {
 

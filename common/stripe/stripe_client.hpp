@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/secret.hpp"
+#include "common/core/secret.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -102,7 +102,5 @@ StripeResult stripe_list_all(StripeApi& stripe, const std::string& path, boost::
 
 // A random UUID v4 (OpenSSL's CSPRNG), for Idempotency-Key.
 std::string random_uuid();
-// "Tue, 24 Nov 2026 18:00:00 GMT" -> unix seconds; 0 when malformed.
-std::int64_t parse_http_date(std::string_view text);
 
 }  // namespace stripe_sync

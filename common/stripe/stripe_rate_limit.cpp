@@ -1,15 +1,16 @@
-#include "common/stripe_rate_limit.hpp"
+#include "common/stripe/stripe_rate_limit.hpp"
 
 #include <thread>
 
-#include "common/log.hpp"
-#include "common/redis_script.hpp"
+#include "common/core/log.hpp"
+#include "common/redis/redis_script.hpp"
 
 namespace stripe_sync {
 
-StripeRateConfig stripe_rate_for_key(const Secret& secret) {
+StripeRateConfig stripe_budget_config(const Secret& secret, std::string_view redis_prefix) {
   const std::string& api_key = secret.reveal();
   StripeRateConfig c;
+  c.key = std::string(redis_prefix) + "ratelimit:{stripe-api}";
   if (api_key.rfind("sk_live_", 0) == 0 || api_key.rfind("rk_live_", 0) == 0) {
     c.rate_per_s = 80;
     c.burst = 80;

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "common/redis_pool.hpp"
-#include "common/stripe_client.hpp"
+#include "common/redis/redis_pool.hpp"
+#include "common/stripe/stripe_client.hpp"
 
 namespace stripe_sync {
 
@@ -19,8 +19,10 @@ struct StripeRateConfig {
   std::chrono::milliseconds max_wait{10000};  // then the call fails as rate_limited
 };
 
-// The rate for a key: sk_live_/rk_live_ keys get the live limit, others the test one.
-StripeRateConfig stripe_rate_for_key(const Secret& api_key);
+// The one budget of a deployment, for every Stripe caller (portal, revalidation, backfill): its
+// bucket is `redis_prefix` + "ratelimit:{stripe-api}", and sk_live_/rk_live_ keys get the live
+// rate, others the test one.
+StripeRateConfig stripe_budget_config(const Secret& api_key, std::string_view redis_prefix);
 
 enum class StripePriority { customer_waiting = 0, normal = 1 };
 

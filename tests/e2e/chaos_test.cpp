@@ -23,7 +23,7 @@
 #include <set>
 #include <thread>
 
-#include "common/signature.hpp"
+#include "common/stripe/signature.hpp"
 #include "tests/support/fake_stripe.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"

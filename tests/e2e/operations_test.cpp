@@ -15,8 +15,8 @@
 #include <thread>
 #include <atomic>
 
-#include "common/signature.hpp"
-#include "common/topic_reader.hpp"
+#include "common/stripe/signature.hpp"
+#include "common/kafka/topic_reader.hpp"
 #include "ingress/api_access.hpp"
 #include "tests/support/fake_stripe.hpp"
 #include "tests/support/fixtures.hpp"

@@ -12,8 +12,8 @@
 #include <random>
 #include <thread>
 
-#include "common/signature.hpp"
-#include "common/topic_reader.hpp"
+#include "common/stripe/signature.hpp"
+#include "common/kafka/topic_reader.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/stack.hpp"

@@ -1,5 +1,5 @@
 // apply_change.lua's semantics, against a real redis-server started by each test.
-#include "common/event_store.hpp"
+#include "common/billing/event_store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,8 @@
 #include <functional>
 #include <set>
 
-#include "common/event_extract.hpp"
-#include "common/redis_probe.hpp"
+#include "common/billing/event_extract.hpp"
+#include "common/redis/redis_probe.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/redis_server.hpp"
 

@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/kafka_producer.hpp"
+#include "common/kafka/kafka_producer.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
-#include "common/topic_reader.hpp"
+#include "common/kafka/topic_reader.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/redis_server.hpp"
 

@@ -16,8 +16,8 @@
 #include <functional>
 #include <thread>
 
-#include "common/mock_cluster.hpp"
-#include "common/signature.hpp"
+#include "common/kafka/mock_cluster.hpp"
+#include "common/stripe/signature.hpp"
 #include "ingress/api_access.hpp"
 #include "ingress/client_address.hpp"
 #include "ingress/ingress_app.hpp"

@@ -6,12 +6,12 @@
 #include <set>
 #include <thread>
 
-#include "common/mock_cluster.hpp"
-#include "common/signature.hpp"
+#include "common/kafka/mock_cluster.hpp"
+#include "common/stripe/signature.hpp"
 #include "ingress/ingress_app.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
-#include "common/topic_reader.hpp"
+#include "common/kafka/topic_reader.hpp"
 
 namespace stripe_sync {
 namespace {

@@ -1,6 +1,6 @@
 // KafkaProducer serving its delivery reports on an io_context (the ingress's mode), against
 // librdkafka's mock cluster in this process.
-#include "common/kafka_producer.hpp"
+#include "common/kafka/kafka_producer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/mock_cluster.hpp"
+#include "common/kafka/mock_cluster.hpp"
 
 namespace stripe_sync {
 namespace {

@@ -13,10 +13,10 @@
 #include <optional>
 #include <set>
 
-#include "common/event_extract.hpp"
-#include "common/event_store.hpp"
-#include "common/signature.hpp"
-#include "common/mock_cluster.hpp"
+#include "common/billing/event_extract.hpp"
+#include "common/billing/event_store.hpp"
+#include "common/stripe/signature.hpp"
+#include "common/kafka/mock_cluster.hpp"
 #include "ingress/api_access.hpp"
 #include "ingress/ingress_app.hpp"
 #include "tests/support/fake_stripe.hpp"

@@ -5,8 +5,8 @@
 
 #include <chrono>
 
-#include "common/mock_cluster.hpp"
-#include "common/status_server.hpp"
+#include "common/kafka/mock_cluster.hpp"
+#include "common/http/status_server.hpp"
 #include "ingress/ingress_app.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/redis_server.hpp"

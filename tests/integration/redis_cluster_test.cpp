@@ -7,12 +7,12 @@
 #include <random>
 #include <thread>
 
-#include "common/event_extract.hpp"
-#include "common/event_store.hpp"
-#include "common/redis_cluster.hpp"
-#include "common/redis_pool.hpp"
-#include "common/redis_settings.hpp"
-#include "common/stripe_rate_limit.hpp"
+#include "common/billing/event_extract.hpp"
+#include "common/billing/event_store.hpp"
+#include "common/redis/redis_cluster.hpp"
+#include "common/redis/redis_pool.hpp"
+#include "common/redis/redis_settings.hpp"
+#include "common/stripe/stripe_rate_limit.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/redis_cluster.hpp"

@@ -9,11 +9,11 @@
 #include <filesystem>
 #include <thread>
 
-#include "common/event_extract.hpp"
-#include "common/config.hpp"
-#include "common/event_store.hpp"
-#include "common/redis_errors.hpp"
-#include "common/redis_settings.hpp"
+#include "common/billing/event_extract.hpp"
+#include "common/core/config.hpp"
+#include "common/billing/event_store.hpp"
+#include "common/redis/redis_errors.hpp"
+#include "common/redis/redis_settings.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/redis_server.hpp"

@@ -1,5 +1,5 @@
 // The deployment-wide Stripe request budget, against a real redis-server.
-#include "common/stripe_rate_limit.hpp"
+#include "common/stripe/stripe_rate_limit.hpp"
 
 #include <gtest/gtest.h>
 
@@ -63,9 +63,15 @@ TEST(StripeRateLimit, WithoutRedisCallsGoAhead) {
 }
 
 TEST(StripeRateLimit, LiveKeysGetTheLiveRate) {
-  EXPECT_GT(stripe_rate_for_key("sk_live_abc").rate_per_s, stripe_rate_for_key("sk_test_abc").rate_per_s);
-  EXPECT_LE(stripe_rate_for_key("sk_test_abc").rate_per_s, 25);
-  EXPECT_LE(stripe_rate_for_key("sk_live_abc").rate_per_s, 100);
+  EXPECT_GT(stripe_budget_config("sk_live_abc", "stripe:").rate_per_s, stripe_budget_config("sk_test_abc", "stripe:").rate_per_s);
+  EXPECT_LE(stripe_budget_config("sk_test_abc", "stripe:").rate_per_s, 25);
+  EXPECT_LE(stripe_budget_config("sk_live_abc", "stripe:").rate_per_s, 100);
+  EXPECT_GT(stripe_budget_config("rk_live_abc", "stripe:").rate_per_s, 25);
+}
+
+TEST(StripeRateLimit, EveryCallerSharesOneBucketUnderTheRedisPrefix) {
+  EXPECT_EQ(stripe_budget_config("sk_test_abc", "stripe:").key, "stripe:ratelimit:{stripe-api}");
+  EXPECT_EQ(stripe_budget_config("sk_live_abc", "acme:").key, "acme:ratelimit:{stripe-api}");
 }
 
 }  // namespace

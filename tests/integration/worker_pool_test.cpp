@@ -13,10 +13,10 @@
 #include <atomic>
 #include <thread>
 
-#include "common/envelope.hpp"
-#include "common/event_message.hpp"
-#include "common/kafka_producer.hpp"
-#include "common/mock_cluster.hpp"
+#include "common/billing/envelope.hpp"
+#include "common/billing/event_message.hpp"
+#include "common/kafka/kafka_producer.hpp"
+#include "common/kafka/mock_cluster.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/redis_server.hpp"

@@ -13,8 +13,8 @@
 #include <boost/json/value.hpp>
 #include <stdexcept>
 
-#include "common/form_encoding.hpp"
-#include "common/stripe_client.hpp"
+#include "common/stripe/form_encoding.hpp"
+#include "common/stripe/stripe_client.hpp"
 #include "tests/support/fixtures.hpp"
 
 namespace stripe_sync::test {

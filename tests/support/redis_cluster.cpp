@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "common/redis_cluster.hpp"
+#include "common/redis/redis_cluster.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 

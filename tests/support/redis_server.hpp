@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "common/redis_client.hpp"
+#include "common/redis/redis_client.hpp"
 #include "tests/support/process.hpp"
 
 namespace stripe_sync::test {

@@ -1,4 +1,4 @@
-#include "common/envelope.hpp"
+#include "common/billing/envelope.hpp"
 
 #include <gtest/gtest.h>
 

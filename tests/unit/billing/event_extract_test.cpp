@@ -1,4 +1,4 @@
-#include "common/event_extract.hpp"
+#include "common/billing/event_extract.hpp"
 
 #include <gtest/gtest.h>
 

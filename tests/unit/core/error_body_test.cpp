@@ -1,4 +1,4 @@
-#include "common/error_body.hpp"
+#include "common/core/error_body.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include <boost/json/parse.hpp>
 
-#include "common/log.hpp"
+#include "common/core/log.hpp"
 
 namespace stripe_sync {
 namespace {

@@ -1,4 +1,4 @@
-#include "common/json_writer.hpp"
+#include "common/core/json_writer.hpp"
 
 #include <gtest/gtest.h>
 

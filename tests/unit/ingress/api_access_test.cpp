@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/config.hpp"
+#include "common/core/config.hpp"
 
 namespace stripe_sync::ingress {
 namespace {
@@ -64,6 +64,27 @@ TEST(ApiAccess, TokenBucketAllowsTheBurstThenRefillsAtTheRate) {
   now += 10s;  // refills up to the burst, no further
   for (int i = 0; i < 3; ++i) EXPECT_FALSE(limiter.take("key:web"));
   EXPECT_TRUE(limiter.take("key:web"));
+}
+
+TEST(ApiAccess, TheLimiterForgetsRefilledNamesAndKeepsEmptyOnes) {
+  auto now = std::chrono::steady_clock::time_point{};
+  RateLimiter limiter(1.0, 2.0, [&] { return now; }, /*sweep_above=*/100);
+  // An address that has spent its burst must stay limited through any sweep.
+  EXPECT_FALSE(limiter.take("ip:busy"));
+  EXPECT_FALSE(limiter.take("ip:busy"));
+  ASSERT_TRUE(limiter.take("ip:busy"));
+  for (int i = 0; i < 99; ++i) EXPECT_FALSE(limiter.take("ip:10.0.0." + std::to_string(i)));
+  EXPECT_EQ(limiter.size(), 100u);
+  now += 1500ms;  // the one-off addresses have refilled (1 + 1.5 >= 2); ip:busy has 1.5 tokens
+  EXPECT_FALSE(limiter.take("ip:new"));  // the sweep runs here
+  EXPECT_EQ(limiter.size(), 2u);         // ip:busy and ip:new
+  EXPECT_FALSE(limiter.take("ip:busy"));
+  EXPECT_TRUE(limiter.take("ip:busy"));  // still limited: its bucket was kept
+  for (int i = 0; i < 10000; ++i) (void)limiter.take("ip:flood" + std::to_string(i));
+  EXPECT_LE(limiter.size(), 10002u);  // grows only by sweeps' worth at the same instant
+  now += 10s;
+  for (int i = 0; i < 100; ++i) (void)limiter.take("ip:later" + std::to_string(i));  // crosses the next sweep
+  EXPECT_LE(limiter.size(), 100u);  // everything refilled went
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "common/form_encoding.hpp"
+#include "common/stripe/form_encoding.hpp"
 #include "ingress/portal_diff.hpp"
 #include "ingress/portal_workflow.hpp"
 #include "ingress/return_link.hpp"

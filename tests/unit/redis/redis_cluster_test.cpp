@@ -1,8 +1,8 @@
-#include "common/redis_cluster.hpp"
+#include "common/redis/redis_cluster.hpp"
 
 #include <gtest/gtest.h>
 
-#include "common/redis_client.hpp"
+#include "common/redis/redis_client.hpp"
 
 namespace stripe_sync {
 namespace {

@@ -1,8 +1,8 @@
-#include "common/redis_probe.hpp"
+#include "common/redis/redis_probe.hpp"
 
 #include <gtest/gtest.h>
 
-#include "common/config.hpp"
+#include "common/core/config.hpp"
 
 namespace stripe_sync {
 namespace {

@@ -1,4 +1,4 @@
-#include "common/signature.hpp"
+#include "common/stripe/signature.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>

@@ -1,0 +1,46 @@
+#pragma once
+// The Redis key layout (DESIGN.md, "Redis records"): the one file that spells a key of ours.
+// Every key of one customer carries the customer id as a hash tag, so one Lua call touches one
+// slot; the portal's records share the tag {portal}. The app reads these keys, so they are a
+// contract: change them here or nowhere, and tell the README.
+#include <string>
+#include <string_view>
+
+namespace stripe_sync {
+
+class Keys {
+ public:
+  explicit Keys(std::string prefix = "stripe:") : prefix_(std::move(prefix)) {}
+  const std::string& prefix() const { return prefix_; }
+
+  // One customer's records; `c` is the partition key (customer id, "acct_.../cus_..." for
+  // Connect, or the object's own id for objects without a customer).
+  std::string customer(std::string_view c) const { return tag(c) + "customer"; }
+  std::string subscription(std::string_view c, std::string_view id) const { return tag(c) + "subscription:" + std::string(id); }
+  std::string payment_method(std::string_view c, std::string_view id) const { return tag(c) + "payment_method:" + std::string(id); }
+  std::string subscriptions(std::string_view c) const { return tag(c) + "subscriptions"; }      // set: live ids
+  std::string payment_methods(std::string_view c) const { return tag(c) + "payment_methods"; }  // set: attached ids
+  std::string marker(std::string_view c, std::string_view event_id) const { return tag(c) + "event:" + std::string(event_id); }
+  std::string audit(std::string_view c) const { return tag(c) + "audit"; }  // stream
+
+  // The portal's records, all under {portal}.
+  std::string portal_session(std::string_view id) const { return portal() + "session:" + std::string(id); }
+  std::string portal_sessions() const { return portal() + "sessions"; }  // set of Stripe's session ids
+  std::string portal_configuration(std::string_view id) const { return portal() + "configuration:" + std::string(id); }
+  std::string portal_configuration_list() const { return portal() + "configurations"; }  // cached list (JSON)
+  std::string portal_branding(std::string_view id) const { return portal() + "branding:" + std::string(id); }
+  std::string portal_visit(std::string_view id) const { return portal() + "visit:" + std::string(id); }
+  std::string portal_visits() const { return portal() + "visits"; }  // sorted set by start ms
+  std::string portal_marker(std::string_view event_id) const { return portal() + "event:" + std::string(event_id); }
+  std::string portal_audit() const { return portal() + "audit"; }
+
+  // Operations.
+  std::string backfill_cursor() const { return prefix_ + "backfill:undelivered:cursor"; }
+
+ private:
+  std::string tag(std::string_view c) const { return prefix_ + "{" + std::string(c) + "}:"; }
+  std::string portal() const { return prefix_ + "portal:{portal}:"; }
+  std::string prefix_;
+};
+
+}  // namespace stripe_sync

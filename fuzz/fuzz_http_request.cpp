@@ -13,6 +13,7 @@
 #include <set>
 
 #include "common/core/metrics.hpp"
+#include "common/http/http_server.hpp"
 #include "ingress/ingress_handler.hpp"
 
 using namespace stripe_sync;
@@ -50,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static World world;
   world.handler.set_readiness(IngressHandler::Readiness::ready);
   http::request_parser<PaddedStringBody> parser;
-  parser.header_limit(16 * 1024);
+  parser.header_limit(kHeaderLimitBytes);  // the server's own limits
   parser.body_limit(world.config.max_body_bytes);
   parser.eager(true);
   // As Beast's read loop feeds it: put until the message is done or the bytes run out, then

@@ -11,15 +11,26 @@
 #include "common/core/log.hpp"
 #include "common/core/metrics.hpp"
 #include "common/redis/redis_settings.hpp"
-#include "ingress/http_server.hpp"
+#include "common/http/http_server.hpp"
 #include "ingress/ingress_handler.hpp"
-#include "ingress/portal_api.hpp"
+#include "ingress/portal/portal_api.hpp"
 #include <boost/asio/thread_pool.hpp>
 #include "common/stripe/stripe_client.hpp"
 
 namespace stripe_sync::ingress {
 
 namespace {
+HttpServerConfig http_server_config(const IngressConfig& c) {
+  HttpServerConfig h;
+  h.host = c.listen_host;
+  h.port = c.listen_port;
+  h.max_body_bytes = c.max_body_bytes;
+  h.header_timeout = c.header_timeout;
+  h.body_timeout = c.body_timeout;
+  h.max_connections = c.max_connections;
+  return h;
+}
+
 ProducerConfig producer_config(const IngressConfig& c) {
   ProducerConfig p;
   p.brokers = c.kafka_brokers;
@@ -42,7 +53,7 @@ struct IngressApp::Impl {
         metrics(registry),
         handler(config, producer, metrics, Clock::system()),
         work(boost::asio::make_work_guard(ioc)),
-        server(std::make_shared<HttpServer>(ioc, config, handler, metrics)),
+        server(std::make_shared<HttpServer>(ioc, http_server_config(config), handler)),
         portal_pool(static_cast<std::size_t>(config.portal.threads)) {
     if (config.portal.enabled()) {
       StripeClientConfig sc;
@@ -51,7 +62,7 @@ struct IngressApp::Impl {
       sc.max_response_bytes = config.portal.stripe_max_response_bytes;
       sc.metrics = &registry;
       stripe = std::make_unique<StripeClient>(sc);
-      portal = std::make_unique<PortalApi>(config, *stripe, load_api_keys(config.portal.api_keys_file),
+      portal = std::make_unique<PortalApi>(config.portal, config.redis_url, *stripe, load_api_keys(config.portal.api_keys_file),
                                            Clock::system().unix_ms);
       handler.enable_portal(portal.get(), portal_pool.get_executor());
     } else {

@@ -31,7 +31,9 @@ const SettingSpec kSettings[] = {
     {"PORTAL_RETURN_ORIGINS", "", "comma-separated origins (https://app.example.com) a caller's return_url may use"},
     {"PORTAL_RETURN_SECRET", "", "HMAC key of the signed return links, the same on every instance", false, true},
     {"PORTAL_SESSION_TTL_S", "3600", "how long a portal return link stays valid"},
-    {"REDIS_PREFIX", "stripe:", "prefix of every Redis key"},
+    kRedisPrefixSetting,
+    kDedupeTtlSetting,
+    kAuditMaxlenSetting,
     {"PORTAL_RATE_PER_S", "10", "portal API requests a second per key and per client address (bucket of twice that)"},
     {"LOG_LEVEL", "info", "debug, info, warn or error"},
     {"LOG_FORMAT", "json", "json (one object a line) or text"},
@@ -80,7 +82,7 @@ IngressConfig ingress_config_from(const Settings& s) {
   c.portal.return_origins = s.get_list("PORTAL_RETURN_ORIGINS");
   c.portal.return_secret = s.get("PORTAL_RETURN_SECRET");
   c.portal.session_ttl = std::chrono::seconds(s.get_int("PORTAL_SESSION_TTL_S", 1, 30 * 86400));
-  c.portal.redis_prefix = s.get("REDIS_PREFIX");
+  c.portal.store = store_config_from(s);
   c.portal.rate_per_s = static_cast<double>(s.get_int("PORTAL_RATE_PER_S", 1, 100000));
   c.portal.burst = 2 * c.portal.rate_per_s;
   if (c.portal.enabled() && c.redis_url.empty()) {

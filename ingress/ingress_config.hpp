@@ -9,7 +9,8 @@
 
 #include "common/core/config.hpp"
 #include "common/core/log.hpp"
-#include "ingress/client_address.hpp"
+#include "common/http/client_address.hpp"
+#include "ingress/portal/portal_config.hpp"
 
 namespace stripe_sync::ingress {
 
@@ -31,22 +32,7 @@ struct IngressConfig {
   std::size_t max_connections = 10000;
   std::vector<Cidr> allowed_cidrs;           // empty: any source
   std::vector<Cidr> trusted_proxy_cidrs;     // X-Forwarded-For is believed only from these
-  // The portal API (served when STRIPE_API_KEY, PORTAL_RETURN_SECRET and API_KEYS_FILE are set).
-  struct Portal {
-    Secret stripe_api_key;
-    std::string stripe_api_base = "https://api.stripe.com";
-    std::size_t stripe_max_response_bytes = 16 << 20;
-    std::string api_keys_file;
-    std::string public_base_url;  // the app: default return pages are this + the workflow's path
-    std::vector<std::string> return_origins;  // scheme://host[:port] a caller's return_url may use
-    Secret return_secret;
-    std::chrono::seconds session_ttl{3600};
-    std::string redis_prefix = "stripe:";
-    double rate_per_s = 10;       // per API key and per client address
-    double burst = 20;
-    int threads = 4;              // blocking Stripe and Redis calls run here, not on I/O threads
-    bool enabled() const { return !stripe_api_key.empty() && !return_secret.empty() && !api_keys_file.empty(); }
-  } portal;
+  PortalConfig portal;  // the portal API's own settings
   log::Level log_level = log::Level::info;
   log::Format log_format = log::Format::json;
 };

@@ -10,8 +10,9 @@
 #include "common/core/log.hpp"
 #include "common/stripe/stripe_client.hpp"
 #include "common/core/time.hpp"
-#include "ingress/portal_api.hpp"
+#include "ingress/portal/portal_api.hpp"
 #include "ingress/webhook.hpp"
+#include "common/http/responses.hpp"
 
 namespace stripe_sync::ingress {
 
@@ -36,6 +37,22 @@ Clock Clock::system() {
   return {[] { return unix_ms_now() / 1000; }, [] { return unix_ms_now(); }};
 }
 
+namespace {
+// The statuses the portal answers with (error_body.hpp's codes and 200); anything else is "other".
+constexpr unsigned kPortalStatuses[] = {200, 400, 401, 403, 404, 405, 409, 413, 429, 500, 502, 503};
+constexpr std::size_t kPortalStatusSlots = std::size(kPortalStatuses) + 1;
+constexpr PortalRoute kPortalRoutes[] = {PortalRoute::session,       PortalRoute::portal_return,
+                                         PortalRoute::analytics,     PortalRoute::customer_update,
+                                         PortalRoute::config_list,   PortalRoute::config_create,
+                                         PortalRoute::config_update};
+
+std::size_t portal_status_slot(unsigned status) {
+  for (std::size_t i = 0; i < std::size(kPortalStatuses); ++i)
+    if (kPortalStatuses[i] == status) return i;
+  return std::size(kPortalStatuses);
+}
+}  // namespace
+
 IngressMetrics::IngressMetrics(metrics::Registry& r)
     : ack_seconds(r.histogram("stripe_ingress_webhook_ack_seconds",
                               "Time from a webhook fully received to its 200, seconds")),
@@ -47,39 +64,35 @@ IngressMetrics::IngressMetrics(metrics::Registry& r)
       rejected_connections(r.counter("stripe_ingress_connections_rejected_total",
                                      "Connections closed at accept: INGRESS_MAX_CONNECTIONS reached")),
       registry(r),
-#define WEBHOOK_COUNTER(label, status)                                                         \
-  r.counter("stripe_ingress_webhooks_total", "Webhook requests by outcome and the HTTP status answered", \
-            "outcome=\"" label "\",status=\"" status "\"")
-      accepted_(WEBHOOK_COUNTER("accepted", "200")),
-      invalid_signature_(WEBHOOK_COUNTER("invalid_signature", "400")),
-      invalid_event_(WEBHOOK_COUNTER("invalid_event", "400")),
-      bad_request_(WEBHOOK_COUNTER("bad_request", "400")),
-      forbidden_(WEBHOOK_COUNTER("forbidden", "403")),
-      too_large_(WEBHOOK_COUNTER("payload_too_large", "413")),
-      upstream_unavailable_(WEBHOOK_COUNTER("upstream_unavailable", "503")),
-#undef WEBHOOK_COUNTER
       status_2xx_(r.counter("stripe_ingress_http_responses_total", "HTTP responses by status class", "code=\"2xx\"")),
       status_4xx_(r.counter("stripe_ingress_http_responses_total", "HTTP responses by status class", "code=\"4xx\"")),
-      status_5xx_(r.counter("stripe_ingress_http_responses_total", "HTTP responses by status class", "code=\"5xx\"")) {}
-
-void IngressMetrics::webhook(std::string_view outcome) {
-  if (outcome == "accepted") accepted_.inc();
-  else if (outcome == "invalid_signature") invalid_signature_.inc();
-  else if (outcome == "invalid_event") invalid_event_.inc();
-  else if (outcome == "bad_request") bad_request_.inc();
-  else if (outcome == "forbidden") forbidden_.inc();
-  else if (outcome == "payload_too_large") too_large_.inc();
-  else if (outcome == "upstream_unavailable") upstream_unavailable_.inc();
+      status_5xx_(r.counter("stripe_ingress_http_responses_total", "HTTP responses by status class", "code=\"5xx\"")) {
+  // Every series is resolved here, once: a request indexes a table, with no lookup or lock.
+  for (std::size_t i = 0; i < static_cast<std::size_t>(WebhookOutcome::count); ++i) {
+    const auto outcome = static_cast<WebhookOutcome>(i);
+    webhooks_.push_back(&r.counter("stripe_ingress_webhooks_total",
+                                   "Webhook requests by outcome and the HTTP status answered",
+                                   "outcome=\"" + std::string(to_string(outcome)) + "\",status=\"" +
+                                       std::to_string(http_status(outcome)) + "\""));
+  }
+  for (PortalRoute route : kPortalRoutes) {
+    const std::string name(to_string(route));
+    for (std::size_t i = 0; i < kPortalStatusSlots; ++i) {
+      const std::string code = i < std::size(kPortalStatuses) ? std::to_string(kPortalStatuses[i]) : "other";
+      portal_requests_.push_back(&r.counter("stripe_portal_requests_total", "Portal API requests by route and HTTP status",
+                                            "route=\"" + name + "\",code=\"" + code + "\""));
+    }
+    portal_seconds_.push_back(&r.histogram("stripe_portal_request_seconds",
+                                           "Portal API request duration by route, seconds", "route=\"" + name + "\""));
+  }
 }
 
-void IngressMetrics::portal(std::string_view route, unsigned status, double seconds) {
-  std::string r(route);
-  registry.counter("stripe_portal_requests_total", "Portal API requests by route and HTTP status",
-                   "route=\"" + r + "\",code=\"" + std::to_string(status) + "\"")
-      .inc();
-  registry.histogram("stripe_portal_request_seconds", "Portal API request duration by route, seconds",
-                     "route=\"" + r + "\"")
-      .observe(seconds);
+void IngressMetrics::webhook(WebhookOutcome outcome) { webhooks_[static_cast<std::size_t>(outcome)]->inc(); }
+
+void IngressMetrics::portal(PortalRoute route, unsigned status, double seconds) {
+  const auto r = static_cast<std::size_t>(route);
+  portal_requests_[r * kPortalStatusSlots + portal_status_slot(status)]->inc();
+  portal_seconds_[r]->observe(seconds);
 }
 
 void IngressMetrics::response(unsigned status) {
@@ -96,35 +109,24 @@ IngressHandler::IngressHandler(const IngressConfig& config, EventPublisher& publ
       metrics_(metrics),
       clock_(std::move(clock)) {}
 
-Response IngressHandler::json_response(unsigned status, std::string body, const Request& req) const {
-  Response res{static_cast<http::status>(status), req.version()};
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::cache_control, "no-store");
-  res.keep_alive(req.keep_alive());
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
-}
-
 Response IngressHandler::error_for(const Request& req, ErrorCode code, std::string_view message) const {
-  return error_response(code, message, req.version(), req.keep_alive());
+  return error_response(code, message, req.version(), req.keep_alive(), clock_.unix_ms());
 }
 
-Response IngressHandler::error_response(ErrorCode code, std::string_view message, unsigned version,
-                                        bool keep_alive) const {
-  Response res{static_cast<http::status>(http_status(code)), version};
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::cache_control, "no-store");
-  res.keep_alive(keep_alive);
-  res.body() = error_body(code, message, clock_.unix_ms());
-  res.prepare_payload();
-  return res;
+bool IngressHandler::ready(std::string& reason) const {
+  switch (readiness_.load(std::memory_order_relaxed)) {
+    case Readiness::ready: return true;
+    case Readiness::starting: reason = "starting"; break;
+    case Readiness::broker_down: reason = "the Kafka broker is not reachable"; break;
+    case Readiness::redis_down: reason = "Redis is not reachable"; break;
+    case Readiness::redis_evicts: reason = "Redis evicts keys (maxmemory-policy); set it to noeviction"; break;
+  }
+  return false;
 }
 
 void IngressHandler::handle(std::shared_ptr<Request> req, const boost::asio::ip::address& peer,
                             boost::asio::any_io_executor executor, Respond respond) {
   std::string_view path = path_of(req->target());
-  const bool get = req->method() == http::verb::get || req->method() == http::verb::head;
   auto method_not_allowed = [&](std::string_view allow) {
     Response res = error_for(*req, ErrorCode::method_not_allowed,
                              "method not allowed; use " + std::string(allow));
@@ -137,7 +139,7 @@ void IngressHandler::handle(std::shared_ptr<Request> req, const boost::asio::ip:
     return handle_webhook(std::move(req), peer, std::move(executor), std::move(respond));
   }
   std::string_view allowed;
-  auto route = portal_route(path, req->method_string(), allowed);
+  auto route = match_portal_route(path, req->method_string(), allowed);
   if (!route && !allowed.empty()) return method_not_allowed(allowed);
   if (route) {
     if (portal_ == nullptr) {
@@ -146,53 +148,31 @@ void IngressHandler::handle(std::shared_ptr<Request> req, const boost::asio::ip:
                                "API_KEYS_FILE and REDIS_URL"));
     }
     std::string client = client_address(peer, (*req)["X-Forwarded-For"], config_.trusted_proxy_cidrs).to_string();
-    boost::asio::post(portal_pool_, [this, req, client, r = *route, executor, respond = std::move(respond)]() mutable {
+    boost::asio::post(portal_pool_, [this, req, client, r = std::move(*route), executor,
+                                     respond = std::move(respond)]() mutable {
       const auto started = std::chrono::steady_clock::now();
       // The edge of this handler chain: a task that throws on a pool thread would end the
       // process (Boost 1.81 calls std::terminate), and webhook intake with it.
       Answer a;
       try {
-        a = portal_->handle(r, (*req)[http::field::authorization], client, req->target(), req->body(),
-                            (*req)["Idempotency-Key"]);
+        a = portal_->handle(PortalRequest{(*req)[http::field::authorization], client, r, req->target(), req->body(),
+                                          (*req)["Idempotency-Key"]});
       } catch (const std::exception& e) {
-        a = internal_error(to_string(r), e.what());
+        a = internal_error(to_string(r.route), e.what());
       } catch (...) {
-        a = internal_error(to_string(r), "unknown exception");
+        a = internal_error(to_string(r.route), "unknown exception");
       }
-      metrics_.portal(to_string(r), a.status,
+      metrics_.portal(r.route, a.status,
                       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       boost::asio::post(executor, [this, req, a = std::move(a), respond = std::move(respond)]() mutable {
-        Response res = json_response(a.status, std::move(a.body), *req);
+        Response res = json_response(a.status, std::move(a.body), req->version(), req->keep_alive());
         for (const auto& [k, v] : a.headers) res.set(k, v);
         respond(std::move(res));
       });
     });
     return;
   }
-  if (path == "/healthz") {
-    if (!get) return method_not_allowed("GET");
-    return respond(json_response(200, R"({"status":"ok"})", *req));
-  }
-  if (path == "/readyz") {
-    if (!get) return method_not_allowed("GET");
-    switch (readiness_.load(std::memory_order_relaxed)) {
-      case Readiness::ready: return respond(json_response(200, R"({"status":"ready"})", *req));
-      case Readiness::starting: return respond(error_for(*req, ErrorCode::upstream_unavailable, "starting"));
-      case Readiness::broker_down:
-        return respond(error_for(*req, ErrorCode::upstream_unavailable, "the Kafka broker is not reachable"));
-      case Readiness::redis_down:
-        return respond(error_for(*req, ErrorCode::upstream_unavailable, "Redis is not reachable"));
-      case Readiness::redis_evicts:
-        return respond(error_for(*req, ErrorCode::upstream_unavailable,
-                                 "Redis evicts keys (maxmemory-policy); set it to noeviction"));
-    }
-  }
-  if (path == "/metrics") {
-    if (!get) return method_not_allowed("GET");
-    Response res = json_response(200, metrics_.registry.render(), *req);
-    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-    return respond(std::move(res));
-  }
+  if (auto res = status_route(*req, path, *this, clock_.unix_ms())) return respond(std::move(*res));
   respond(error_for(*req, ErrorCode::not_found, "no such route"));
 }
 
@@ -205,7 +185,7 @@ void IngressHandler::handle_webhook(std::shared_ptr<Request> req,
     auto client = client_address(peer, (*req)["X-Forwarded-For"],
                                  config_.trusted_proxy_cidrs);
     if (!contains_any(config_.allowed_cidrs, client)) {
-      metrics_.webhook("forbidden");
+      metrics_.webhook(WebhookOutcome::forbidden);
       const std::string client_text = client.to_string();
       log::warn("webhook from an address outside WEBHOOK_ALLOWED_CIDRS", {{"client", client_text}});
       return respond(error_for(*req, ErrorCode::forbidden, "source address not allowed"));
@@ -218,7 +198,7 @@ void IngressHandler::handle_webhook(std::shared_ptr<Request> req,
   auto decision = check_webhook(verifier_, in);
   if (auto* no = std::get_if<WebhookRejection>(&decision)) {
     metrics_.webhook(no->outcome);
-    log::info("webhook rejected", {{"reason", no->outcome}, {"detail", no->message}});
+    log::info("webhook rejected", {{"reason", to_string(no->outcome)}, {"detail", no->message}});
     return respond(error_for(*req, no->code, no->message));
   }
   auto event = std::make_shared<VerifiedEvent>(std::move(std::get<VerifiedEvent>(decision)));
@@ -233,7 +213,7 @@ void IngressHandler::handle_webhook(std::shared_ptr<Request> req,
   pending->timer.expires_after(config_.produce_timeout);
   pending->timer.async_wait([this, pending, req, event](boost::system::error_code ec) {
     if (ec || !pending->respond) return;
-    metrics_.webhook("upstream_unavailable");
+    metrics_.webhook(WebhookOutcome::upstream_unavailable);
     log::warn("broker did not acknowledge in time",
               {{"event_id", event->envelope.id}, {"customer", event->key}});
     Response res = error_for(*req, ErrorCode::upstream_unavailable,
@@ -260,7 +240,7 @@ void IngressHandler::handle_webhook(std::shared_ptr<Request> req,
     }
     Respond answer = std::exchange(pending->respond, nullptr);
     if (r.status != PublishStatus::ok) {
-      metrics_.webhook("upstream_unavailable");
+      metrics_.webhook(WebhookOutcome::upstream_unavailable);
       log::warn("event not stored by the broker",
                 {{"event_id", event->envelope.id}, {"customer", event->key}, {"error", r.error}});
       Response res = error_for(*req, ErrorCode::upstream_unavailable,
@@ -268,7 +248,7 @@ void IngressHandler::handle_webhook(std::shared_ptr<Request> req,
       res.set(http::field::retry_after, "5");
       return answer(std::move(res));
     }
-    metrics_.webhook("accepted");
+    metrics_.webhook(WebhookOutcome::accepted);
     metrics_.ack_seconds.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     log::debug("webhook stored", {{"event_id", event->envelope.id}, {"customer", event->key},
@@ -277,7 +257,7 @@ void IngressHandler::handle_webhook(std::shared_ptr<Request> req,
     JsonObjectWriter w(out);
     w.field("success", true).field("event_id", event->envelope.id);
     w.close();
-    answer(json_response(200, std::move(out), *req));
+    answer(json_response(200, std::move(out), req->version(), req->keep_alive()));
   });
 }
 

@@ -18,21 +18,49 @@ bool is_json_content_type(std::string_view ct) {
 }
 }  // namespace
 
+std::string_view to_string(WebhookOutcome outcome) {
+  switch (outcome) {
+    case WebhookOutcome::accepted: return "accepted";
+    case WebhookOutcome::invalid_signature: return "invalid_signature";
+    case WebhookOutcome::invalid_event: return "invalid_event";
+    case WebhookOutcome::bad_request: return "bad_request";
+    case WebhookOutcome::forbidden: return "forbidden";
+    case WebhookOutcome::payload_too_large: return "payload_too_large";
+    case WebhookOutcome::upstream_unavailable: return "upstream_unavailable";
+    case WebhookOutcome::count: break;
+  }
+  return "unknown";
+}
+
+unsigned http_status(WebhookOutcome outcome) {
+  switch (outcome) {
+    case WebhookOutcome::accepted: return 200;
+    case WebhookOutcome::invalid_signature: return http_status(ErrorCode::invalid_signature);
+    case WebhookOutcome::invalid_event: return http_status(ErrorCode::invalid_event);
+    case WebhookOutcome::bad_request: return http_status(ErrorCode::bad_request);
+    case WebhookOutcome::forbidden: return http_status(ErrorCode::forbidden);
+    case WebhookOutcome::payload_too_large: return http_status(ErrorCode::payload_too_large);
+    case WebhookOutcome::upstream_unavailable: return http_status(ErrorCode::upstream_unavailable);
+    case WebhookOutcome::count: break;
+  }
+  return 500;
+}
+
 std::variant<VerifiedEvent, WebhookRejection> check_webhook(const SignatureVerifier& verifier,
                                                             const WebhookInput& in) {
   // Signature first: nothing about an unauthenticated body is worth parsing.
   SignatureStatus st = verifier.verify(in.signature_header, in.body, in.now_s);
   if (st != SignatureStatus::ok) {
     return WebhookRejection{ErrorCode::invalid_signature, std::string(to_string(st)),
-                            "invalid_signature"};
+                            WebhookOutcome::invalid_signature};
   }
   if (!is_json_content_type(in.content_type)) {
     return WebhookRejection{ErrorCode::bad_request, "Content-Type must be application/json",
-                            "bad_request"};
+                            WebhookOutcome::bad_request};
   }
   VerifiedEvent ev;
   if (auto r = read_envelope(in.body, std::max(in.body_capacity, in.body.size()), ev.envelope); !r) {
-    return WebhookRejection{ErrorCode::invalid_event, r.detail, "invalid_event"};
+    return WebhookRejection{ErrorCode::invalid_event, r.detail, WebhookOutcome::invalid_event};
   }
   ev.key = ev.envelope.partition_key();
   return ev;

@@ -22,10 +22,19 @@ struct WebhookInput {
   std::int64_t now_s = 0;
 };
 
+// What became of a webhook request: the `outcome` label of stripe_ingress_webhooks_total.
+enum class WebhookOutcome {
+  accepted, invalid_signature, invalid_event, bad_request, forbidden, payload_too_large, upstream_unavailable, count
+};
+
+std::string_view to_string(WebhookOutcome outcome);
+// The HTTP status a webhook request with this outcome is answered with.
+unsigned http_status(WebhookOutcome outcome);
+
 struct WebhookRejection {
   ErrorCode code;
   std::string message;   // safe to send: never contains a secret or the payload
-  std::string_view outcome;  // metric label
+  WebhookOutcome outcome;
 };
 
 struct VerifiedEvent {

@@ -24,10 +24,11 @@ if [ "${STRIPE_SYNC_SKIP_ASAN:-0}" != "1" ]; then
   ctest --preset asan -j "$(nproc)"
 
   # ThreadSanitizer: the in-process tests of the worker pool (rebalances, Redis outage, scrapes),
-  # the ingress with its producer, and readiness (ingress and worker together). librdkafka's C11
-  # threads are routed through common/kafka/tsan_c11_threads.cpp; tests/tsan.supp says what is not ours.
-  tsan_tests=(integration_worker_tests integration_ingress_tests integration_readiness_tests)
+  # the partition scheduler, the ingress with its producer, the consumer, and readiness (ingress
+  # and worker together). librdkafka's C11 threads are routed through
+  # common/kafka/tsan_c11_threads.cpp; tests/tsan.supp says what is not ours.
+  tsan_tests=(integration_worker_tests integration_ingress_tests integration_readiness_tests unit_worker_tests)
   cmake --preset tsan
   cmake --build --preset tsan --target "${tsan_tests[@]}"
-  ctest --preset tsan -j "$(nproc)" -R '^(WorkerPool|IngressKafka|KafkaProducer|Readiness)\.'
+  ctest --preset tsan -j "$(nproc)" -R '^(WorkerPool|IngressKafka|KafkaProducer|KafkaConsumer|Readiness|PartitionSchedulerTest)\.'
 fi

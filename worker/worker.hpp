@@ -7,17 +7,13 @@
 #include <string>
 
 #include "common/core/metrics.hpp"
-#include "common/http/status_server.hpp"
+#include "common/http/status_routes.hpp"
 #include "worker/worker_config.hpp"
+#include "worker/worker_metrics.hpp"
 
 namespace stripe_sync::worker {
 
-struct WorkerCounters {
-  std::atomic<std::uint64_t> applied{0}, stale{0}, ambiguous{0}, duplicate{0}, ignored{0},
-      dead_lettered{0}, redis_retries{0};
-};
-
-class Worker {
+class Worker final : public StatusSource {
  public:
   explicit Worker(const WorkerConfig& config);  // throws ConfigError on a bad Kafka setting
   ~Worker();
@@ -31,13 +27,13 @@ class Worker {
   // /readyz: ready while partitions are assigned, none is paused on Redis, and the broker and
   // Redis answer the monitor (checked every 250 ms). `reason` says what is missing.
   bool ready(std::string* reason = nullptr) const;
+  // The status routes (WORKER_METRICS_LISTEN): the same readiness, and the metrics' text.
+  bool ready(std::string& reason) const override { return ready(&reason); }
+  std::string metrics_text() const override;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// The worker's status routes (served on WORKER_METRICS_LISTEN): /healthz, /readyz, /metrics.
-StatusAnswer status_route(Worker& worker, std::string_view path);
 
 }  // namespace stripe_sync::worker

@@ -14,11 +14,11 @@ const SettingSpec kSettings[] = {
     {"REDIS_ALLOW_EVICTION", "0", "1: accept a Redis whose maxmemory-policy evicts keys (it can silently drop billing state and dedupe markers)"},
     {"REDIS_WAIT_REPLICAS", "0", "after each batch, WAIT until this many replicas of every node written have it before committing offsets"},
     {"REDIS_WAIT_TIMEOUT_MS", "1000", "how long that WAIT may take; fewer replicas by then: the batch is retried, nothing committed"},
-    {"REDIS_PREFIX", "stripe:", "prefix of every Redis key"},
+    kRedisPrefixSetting,
     {"WORKER_THREADS", "2", "threads applying events (partitions run in parallel, each in order)"},
     {"WORKER_BATCH", "64", "events of one partition applied per pipelined Redis round trip"},
-    {"DEDUPE_TTL_S", "3024000", "how long an event id is remembered (35 days)"},
-    {"AUDIT_MAXLEN", "1000", "approximate length cap of each customer's audit stream"},
+    kDedupeTtlSetting,
+    kAuditMaxlenSetting,
     {"REDIS_TIMEOUT_MS", "2000", "Redis connect and command timeout"},
     {"WORKER_FETCH_WAIT_MS", "100", "longest a fetch waits at the broker for new events (fetch.wait.max.ms); the embedded broker always waits this long on an empty partition, so local runs use 5"},
     {"WORKER_METRICS_LISTEN", "127.0.0.1:9091", "host:port serving /metrics, /healthz and /readyz; off to disable"},
@@ -40,9 +40,7 @@ WorkerConfig worker_config_from(const Settings& s) {
   c.kafka_dlq_topic = s.get("KAFKA_DLQ_TOPIC");
   c.kafka_group = s.get("KAFKA_GROUP");
   c.redis = parse_redis_url(s.get("REDIS_URL"));
-  c.store.prefix = s.get("REDIS_PREFIX");
-  c.store.dedupe_ttl_s = s.get_int("DEDUPE_TTL_S", 60, 400LL * 24 * 3600);
-  c.store.audit_maxlen = s.get_int("AUDIT_MAXLEN", 10, 10000000);
+  c.store = store_config_from(s);
   c.threads = static_cast<int>(s.get_int("WORKER_THREADS", 1, 256));
   c.batch_size = static_cast<std::size_t>(s.get_int("WORKER_BATCH", 1, 10000));
   c.redis_timeout = s.get_ms("REDIS_TIMEOUT_MS", 50, 60000);

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<StatusServer> status;
     if (config.metrics_listen != "off") {
       HostPort hp = parse_host_port(config.metrics_listen, "WORKER_METRICS_LISTEN");
-      status = std::make_unique<StatusServer>(hp.host, hp.port, [&w](std::string_view path) { return worker::status_route(w, path); });
+      status = std::make_unique<StatusServer>(hp.host, hp.port, w);
       log::info("status routes listening", {{"address", hp.host}, {"port", static_cast<int>(status->port())}});
     }
     w.start();

@@ -6,11 +6,9 @@
 #include <string>
 #include <string_view>
 
-namespace stripe_sync {
+#include "common/core/json_padding.hpp"
 
-// simdjson reads up to this many bytes past the end of the JSON text; a buffer whose capacity
-// leaves this much room is parsed in place, anything else is copied once first.
-inline constexpr std::size_t kJsonPadding = 64;
+namespace stripe_sync {
 
 struct Envelope {
   std::string id;                 // evt_...

@@ -15,6 +15,14 @@ std::string_view to_string(ApplyOutcome o) {
   return "failed";
 }
 
+StoreConfig store_config_from(const Settings& s) {
+  StoreConfig c;
+  c.prefix = s.get("REDIS_PREFIX");
+  c.dedupe_ttl_s = s.get_int("DEDUPE_TTL_S", 60, 400LL * 24 * 3600);
+  c.audit_maxlen = s.get_int("AUDIT_MAXLEN", 10, 10000000);
+  return c;
+}
+
 EventStore::EventStore(RedisClient& redis, StoreConfig config)
     : redis_(redis), config_(std::move(config)) {}
 

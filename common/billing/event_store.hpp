@@ -9,6 +9,7 @@
 
 #include "common/billing/change_record.hpp"
 #include "common/billing/keys.hpp"
+#include "common/core/config.hpp"
 #include "common/redis/redis_client.hpp"
 
 namespace stripe_sync {
@@ -16,9 +17,19 @@ namespace stripe_sync {
 struct StoreConfig {
   std::string prefix = "stripe:";  // REDIS_PREFIX
   Keys keys() const { return Keys(prefix); }
-  std::int64_t dedupe_ttl_s = 35 * 24 * 3600;
-  std::int64_t audit_maxlen = 1000;
+  std::int64_t dedupe_ttl_s = 35 * 24 * 3600;  // DEDUPE_TTL_S
+  std::int64_t audit_maxlen = 1000;            // AUDIT_MAXLEN
 };
+
+// The store's settings, declared once for every process that writes billing state (the worker,
+// and the ingress for portal returns and customer updates), so both write alike.
+inline constexpr SettingSpec kRedisPrefixSetting{"REDIS_PREFIX", "stripe:", "prefix of every Redis key"};
+inline constexpr SettingSpec kDedupeTtlSetting{"DEDUPE_TTL_S", "3024000",
+                                               "how long an event id is remembered (35 days)"};
+inline constexpr SettingSpec kAuditMaxlenSetting{"AUDIT_MAXLEN", "1000",
+                                                 "approximate length cap of each customer's audit stream"};
+// Reads the three above.
+StoreConfig store_config_from(const Settings& settings);
 
 enum class ApplyOutcome { applied, stale, ambiguous, duplicate, failed };
 std::string_view to_string(ApplyOutcome o);

@@ -17,6 +17,12 @@ ObjectFields fields_of(const RedisValue& hash, SyncFields sync_fields) {
 }
 }  // namespace
 
+ObjectFields fields_of(const ChangeRecord& record) {
+  ObjectFields o;
+  for (const auto& [k, v] : record.fields) o[k] = v;
+  return o;
+}
+
 Result<CustomerState> read_customer_state(RedisClient& redis, const Keys& keys, std::string_view customer,
                                           SyncFields sync_fields) {
   auto first = redis.pipeline({{"HGETALL", keys.customer(customer)},

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/billing/change_record.hpp"
 #include "common/billing/keys.hpp"
 #include "common/core/result.hpp"
 #include "common/redis/redis_client.hpp"
@@ -23,6 +24,9 @@ struct CustomerState {
 // Which fields to keep: Stripe's only, or with our bookkeeping (`_v`, `_event`, `_synced_ms`,
 // `_revalidate`) too.
 enum class SyncFields { omit, keep };
+
+// A change record's fields as the hash it writes (what the portal compares and answers).
+ObjectFields fields_of(const ChangeRecord& record);
 
 // Two round trips: the customer and both index sets, then every member's hash.
 Result<CustomerState> read_customer_state(RedisClient& redis, const Keys& keys, std::string_view customer,

@@ -1,5 +1,7 @@
 #include "common/kafka/topic_reader.hpp"
 
+#include "common/kafka/message_headers.hpp"
+
 #include <stdexcept>
 
 #include "common/kafka/kafka_handles.hpp"
@@ -79,15 +81,7 @@ std::vector<StoredMessage> read_topic(const std::string& bootstrap, const std::s
     s.offset = m->offset;
     if (m->key) s.key.assign(static_cast<const char*>(m->key), m->key_len);
     if (m->payload) s.value.assign(static_cast<const char*>(m->payload), m->len);
-    rd_kafka_headers_t* hdrs = nullptr;
-    if (rd_kafka_message_headers(m.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const char* name;
-      const void* val;
-      size_t size;
-      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-        s.headers.emplace_back(name, std::string(static_cast<const char*>(val), size));
-      }
-    }
+    for (auto [name, value] : kafka::headers_of(m.get())) s.headers.emplace_back(name, value);
     out.push_back(std::move(s));
   }
   rd_kafka_consumer_close(h.get());

@@ -25,6 +25,7 @@
 #include "common/core/config.hpp"
 #include "common/core/hex.hpp"
 #include "common/stripe/form_encoding.hpp"
+#include "common/stripe/stripe_call_metrics.hpp"
 #include "common/core/json_read.hpp"
 #include "common/core/log.hpp"
 #include "common/core/time.hpp"
@@ -130,6 +131,7 @@ struct Attempt {
 
 struct StripeClient::Impl {
   StripeClientConfig config;
+  std::optional<StripeCallMetrics> call_metrics;  // when config.metrics is set
   Target target;
   ssl::context tls{ssl::context::tls_client};
   std::mutex pool_mutex;
@@ -146,6 +148,7 @@ struct StripeClient::Impl {
     tls.set_default_verify_paths();
     if (!config.ca_file.empty()) tls.load_verify_file(config.ca_file);
     tls.set_verify_mode(ssl::verify_peer);
+    if (config.metrics) call_metrics.emplace(*config.metrics);
   }
 
   std::unique_ptr<Connection> acquire() {
@@ -339,14 +342,7 @@ struct StripeClient::Impl {
   }
 
   void record(http::verb method, int status, double seconds) {
-    if (!config.metrics) return;
-    std::string m(http::to_string(method));
-    config.metrics->counter("stripe_api_requests_total", "Requests (each attempt) to Stripe's API by method and HTTP status",
-                            "method=\"" + m + "\",code=\"" + (status ? std::to_string(status) : "none") + "\"")
-        .inc();
-    config.metrics->histogram("stripe_api_request_seconds", "Duration of one attempt of a request to Stripe's API, seconds",
-                              "method=\"" + m + "\"")
-        .observe(seconds);
+    if (call_metrics) call_metrics->record(method == http::verb::post, status, seconds);
   }
 
   static void read_error_body(StripeResult& r) {

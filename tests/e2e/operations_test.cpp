@@ -17,7 +17,7 @@
 
 #include "common/stripe/signature.hpp"
 #include "common/kafka/topic_reader.hpp"
-#include "ingress/api_access.hpp"
+#include "ingress/portal/api_access.hpp"
 #include "tests/support/fake_stripe.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"

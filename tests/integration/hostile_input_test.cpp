@@ -18,8 +18,8 @@
 
 #include "common/kafka/mock_cluster.hpp"
 #include "common/stripe/signature.hpp"
-#include "ingress/api_access.hpp"
-#include "ingress/client_address.hpp"
+#include "ingress/portal/api_access.hpp"
+#include "common/http/client_address.hpp"
 #include "ingress/ingress_app.hpp"
 #include "tests/support/fake_stripe.hpp"
 #include "tests/support/fixtures.hpp"
@@ -280,7 +280,7 @@ TEST_F(HostileInput, EveryRouteAnswersHostileRequestsAndKeepsServing) {
 }
 
 TEST_F(HostileInput, SourceAllowlistIgnoresForgedForwardedFor) {
-  start([](ingress::IngressConfig& c) { c.allowed_cidrs = {*ingress::parse_cidr("3.18.12.63")}; });
+  start([](ingress::IngressConfig& c) { c.allowed_cidrs = {*parse_cidr("3.18.12.63")}; });
   const std::string body = event();
   const std::string sig = sign_at(body, test::unix_now());
   run({

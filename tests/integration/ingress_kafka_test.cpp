@@ -236,7 +236,7 @@ TEST_F(IngressKafka, MetricsCountOutcomesAndNeverShowTheSecret) {
 }
 
 TEST_F(IngressKafka, SourceOutsideTheAllowlistIsForbidden) {
-  start([](ingress::IngressConfig& c) { c.allowed_cidrs = {*ingress::parse_cidr("3.18.12.63")}; });
+  start([](ingress::IngressConfig& c) { c.allowed_cidrs = {*parse_cidr("3.18.12.63")}; });
   std::string body = test::read_fixture("events/customer.created.json");
   test::HttpClient client(port_);
   // 127.0.0.1 is not a trusted proxy, so its forged X-Forwarded-For is not believed.
@@ -250,8 +250,8 @@ TEST_F(IngressKafka, SourceOutsideTheAllowlistIsForbidden) {
 
 TEST_F(IngressKafka, TrustedProxyForwardingAnAllowedSourceIsAccepted) {
   start([](ingress::IngressConfig& c) {
-    c.allowed_cidrs = {*ingress::parse_cidr("3.18.12.63")};
-    c.trusted_proxy_cidrs = {*ingress::parse_cidr("127.0.0.0/8")};
+    c.allowed_cidrs = {*parse_cidr("3.18.12.63")};
+    c.trusted_proxy_cidrs = {*parse_cidr("127.0.0.0/8")};
   });
   std::string body = test::read_fixture("events/customer.created.json");
   test::HttpClient client(port_);

@@ -17,7 +17,7 @@
 #include "common/billing/event_store.hpp"
 #include "common/stripe/signature.hpp"
 #include "common/kafka/mock_cluster.hpp"
-#include "ingress/api_access.hpp"
+#include "ingress/portal/api_access.hpp"
 #include "ingress/ingress_app.hpp"
 #include "tests/support/fake_stripe.hpp"
 #include "tests/support/fixtures.hpp"

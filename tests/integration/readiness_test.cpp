@@ -47,9 +47,7 @@ class Readiness : public ::testing::Test {
     wc.redis = redis_->endpoint();
     wc.redis_timeout = 500ms;
     worker_ = std::make_unique<worker::Worker>(wc);
-    status_ = std::make_unique<StatusServer>("127.0.0.1", 0, [this](std::string_view path) {
-      return worker::status_route(*worker_, path);
-    });
+    status_ = std::make_unique<StatusServer>("127.0.0.1", 0, *worker_);
     worker_->start();
   }
 

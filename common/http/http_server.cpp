@@ -1,0 +1,240 @@
+#include "common/http/http_server.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <optional>
+#include <vector>
+
+#include "common/core/log.hpp"
+#include "common/core/time.hpp"
+#include "common/http/responses.hpp"
+
+namespace stripe_sync {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+// One connection. Lives on its own strand; every async call binds shared_from_this().
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+  friend class HttpServer;
+
+ public:
+  HttpSession(tcp::socket&& socket, std::shared_ptr<HttpServer> server)
+      : stream_(std::move(socket)), server_(std::move(server)) {
+    boost::system::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_ = ep.address();
+  }
+
+  ~HttpSession() {
+    server_->handler_.on_connection_closed();
+    server_->untrack(registration_);
+  }
+
+  void start(std::list<std::weak_ptr<HttpSession>>::iterator registration) {
+    registration_ = registration;
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  }
+
+  // From HttpServer::begin_shutdown, on our strand.
+  void on_shutdown() {
+    draining_ = true;
+    if (idle_ && buffer_.size() == 0) {
+      // Between requests: nobody is waiting for an answer from us.
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      stream_.close();
+    }
+  }
+
+ private:
+  void do_read() {
+    if (draining_) return do_close();
+    parser_.emplace();
+    parser_->body_limit(server_->config_.max_body_bytes);
+    parser_->header_limit(kHeaderLimitBytes);
+    idle_ = buffer_.size() == 0;
+    stream_.expires_after(server_->config_.header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    idle_ = false;
+    if (ec) return on_read_error(ec);
+    stream_.expires_after(server_->config_.body_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    stream_.expires_never();  // the handler's own deadline (produce timeout) governs now
+    auto req = std::make_shared<Request>(parser_->release());
+    parser_.reset();
+    server_->handler_.handle(
+        req, peer_, stream_.get_executor(),
+        [self = shared_from_this()](Response res) { self->send(std::move(res)); });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset || ec == asio::error::eof) {
+      return do_close();
+    }
+    if (ec == beast::error::timeout) {
+      // A client that stalls mid-request (or an idle keep-alive) loses its connection.
+      if (buffer_.size() > 0 || (parser_ && parser_->got_some())) {
+        log::info("closing a connection that stalled mid-request", {{"peer", peer_.to_string()}});
+      }
+      return do_close();
+    }
+    unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
+    if (ec == http::error::body_limit) {
+      server_->handler_.on_body_too_large();
+      return send(error_response(ErrorCode::payload_too_large,
+                                 "body larger than " + std::to_string(server_->config_.max_body_bytes) + " bytes",
+                                 version, false, unix_ms_now()));
+    }
+    // Anything else is a malformed request: answer once, then close.
+    return send(error_response(ErrorCode::bad_request, "malformed HTTP request: " + ec.message(), version, false,
+                               unix_ms_now()));
+  }
+
+  void send(Response res) {
+    server_->handler_.on_response(res.result_int());
+    if (draining_) res.keep_alive(false);
+    auto sp = std::make_shared<Response>(std::move(res));
+    stream_.expires_after(server_->config_.body_timeout);
+    http::async_write(stream_, *sp,
+                      [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
+                        self->on_write(ec, sp->need_eof());
+                      });
+  }
+
+  void on_write(beast::error_code ec, bool close) {
+    if (ec) return do_close();
+    if (close) return do_linger_close();
+    do_read();
+  }
+
+  // Half-close, then drain what the client still sends for a moment, so that closing with
+  // unread bytes (say, the rest of a rejected body) does not reset the connection before the
+  // client has read our answer.
+  void do_linger_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(2));
+    do_drain();
+  }
+
+  void do_drain() {
+    stream_.async_read_some(asio::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > (4u << 20)) return self->do_close();
+                              self->do_drain();
+                            });
+  }
+
+  void do_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<HttpServer> server_;
+  asio::ip::address peer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<PaddedStringBody>> parser_;
+  std::list<std::weak_ptr<HttpSession>>::iterator registration_;
+  bool idle_ = true;
+  bool draining_ = false;
+  std::array<char, 16 * 1024> drain_;
+  std::size_t drained_ = 0;
+};
+
+HttpServer::HttpServer(asio::io_context& ioc, HttpServerConfig config, RequestHandler& handler)
+    : ioc_(ioc), acceptor_(asio::make_strand(ioc)), config_(std::move(config)), handler_(handler) {
+  tcp::endpoint ep{asio::ip::make_address(config_.host), config_.port};
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+}
+
+tcp::endpoint HttpServer::local_endpoint() const { return acceptor_.local_endpoint(); }
+
+void HttpServer::start() {
+  asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->do_accept(); });
+}
+
+void HttpServer::do_accept() {
+  acceptor_.async_accept(asio::make_strand(ioc_),
+                         beast::bind_front_handler(&HttpServer::on_accept, shared_from_this()));
+}
+
+void HttpServer::on_accept(boost::system::error_code ec, tcp::socket socket) {
+  if (stopping_.load()) return;
+  if (ec) {
+    if (ec == asio::error::operation_aborted) return;
+    // EMFILE and friends: log, keep accepting (the cap below should prevent it).
+    log::warn("accept failed", {{"error", ec.message()}});
+    return do_accept();
+  }
+  if (open_sessions() >= config_.max_connections) {
+    handler_.on_connection_rejected();
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    return do_accept();
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  handler_.on_connection_opened();
+  auto session = std::make_shared<HttpSession>(std::move(socket), shared_from_this());
+  session->start(track(session));
+  do_accept();
+}
+
+std::list<std::weak_ptr<HttpSession>>::iterator HttpServer::track(std::weak_ptr<HttpSession> s) {
+  std::lock_guard lock(sessions_mutex_);
+  return sessions_.insert(sessions_.end(), std::move(s));
+}
+
+void HttpServer::untrack(std::list<std::weak_ptr<HttpSession>>::iterator it) {
+  std::lock_guard lock(sessions_mutex_);
+  sessions_.erase(it);
+}
+
+std::size_t HttpServer::open_sessions() const {
+  std::lock_guard lock(sessions_mutex_);
+  return sessions_.size();
+}
+
+void HttpServer::begin_shutdown() {
+  if (stopping_.exchange(true)) return;
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ec;
+    self->acceptor_.close(ec);
+  });
+  // Take the live sessions under the lock, post to them without it: the last reference to a
+  // session may be one of these, and its destructor untracks itself under the same lock.
+  std::vector<std::shared_ptr<HttpSession>> live;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    for (auto& weak : sessions_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) asio::post(s->stream_.get_executor(), [s] { s->on_shutdown(); });
+}
+
+}  // namespace stripe_sync

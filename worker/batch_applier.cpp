@@ -1,0 +1,112 @@
+#include "worker/batch_applier.hpp"
+
+#include <chrono>
+#include <cstdlib>
+
+#include "common/billing/event_extract.hpp"
+#include "common/billing/event_store.hpp"
+#include "common/core/log.hpp"
+#include "common/core/time.hpp"
+#include "common/kafka/message_headers.hpp"
+
+namespace stripe_sync::worker {
+
+namespace {
+double seconds_since_ms(std::int64_t then_ms, std::int64_t now) { return static_cast<double>(now - then_ms) / 1000.0; }
+}  // namespace
+
+bool BatchApplier::apply(const std::vector<rd_kafka_message_t*>& batch, std::string& retry_code) {
+  std::vector<ChangeRecord> records;
+  std::vector<const rd_kafka_message_t*> record_msgs;
+  struct Dead {
+    const rd_kafka_message_t* msg;
+    std::string reason, error;
+  };
+  std::vector<Dead> dead;
+  std::vector<const ChangeRecord*> ambiguous;
+  records.reserve(batch.size());
+  for (const auto* m : batch) {
+    ChangeRecord r;
+    std::string_view value(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+    ExtractResult x = extract_change(value, r);
+    if (x.status == ExtractStatus::record) {
+      if (std::string src = kafka::header_value(m, "source"); !src.empty()) r.source = src;
+      records.push_back(std::move(r));
+      record_msgs.push_back(m);
+    } else if (x.status == ExtractStatus::ignored) {
+      counters_.ignored++;
+      metrics_.event(r.event_type, kIgnored);
+      log::debug("event type not kept", {{"event_id", r.event_id}, {"type", r.event_type}});
+    } else {
+      dead.push_back({m, x.reason, x.detail});
+    }
+  }
+  if (!records.empty()) {
+    const auto started = std::chrono::steady_clock::now();
+    auto client = redis_.acquire();
+    EventStore store(*client, config_.store);
+    auto results = store.apply(records, unix_ms_now());
+    // REDIS_WAIT_REPLICAS: the offsets move only once enough replicas hold what was written,
+    // so a master lost right after this batch cannot take events Kafka no longer keeps for us.
+    Status replicated = results ? client->wait_replicas(config_.redis_wait_replicas, config_.redis_wait_timeout)
+                                : Status(Ok{});
+    metrics_.apply_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (!results || !replicated) {
+      const Error& e = !results ? results.error() : replicated.error();
+      retry_code = e.code;
+      log::warn("redis cannot take the batch now; will retry",
+                {{"class", e.code}, {"error", e.message}, {"partition", batch.front()->partition},
+                 {"offset", batch.front()->offset}, {"event_id", records.front().event_id}});
+      return false;
+    }
+    const std::int64_t done_ms = unix_ms_now();
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const ApplyResult& res = (*results)[i];
+      const ChangeRecord& r = records[i];
+      switch (res.outcome) {
+        case ApplyOutcome::applied: counters_.applied++; metrics_.event(r.event_type, kApplied); break;
+        case ApplyOutcome::stale: counters_.stale++; metrics_.event(r.event_type, kStale); break;
+        case ApplyOutcome::ambiguous:
+          counters_.ambiguous++;
+          metrics_.event(r.event_type, kAmbiguous);
+          break;
+        case ApplyOutcome::duplicate: counters_.duplicate++; metrics_.event(r.event_type, kDuplicate); break;
+        case ApplyOutcome::failed: dead.push_back({record_msgs[i], "script_error", res.error}); continue;
+      }
+      // Ambiguous, or decided by previous_attributes on a tie: Stripe has the answer.
+      if (revalidator_ && (res.outcome == ApplyOutcome::ambiguous || res.tie)) ambiguous.push_back(&r);
+      if (std::string received = kafka::header_value(record_msgs[i], "ingress-received-ms"); !received.empty()) {
+        std::int64_t ms = std::strtoll(received.c_str(), nullptr, 10);
+        if (ms > 0) metrics_.end_to_end_seconds.observe(seconds_since_ms(ms, done_ms));
+      }
+      if (r.created > 0) metrics_.event_age_seconds.observe(seconds_since_ms(r.created * 1000, done_ms));
+      log::debug("event applied", {{"event_id", r.event_id}, {"customer", r.key},
+                                   {"outcome", to_string(res.outcome)},
+                                   {"partition", record_msgs[i]->partition},
+                                   {"offset", record_msgs[i]->offset}});
+    }
+  }
+  // Before the dead letters, so that a batch retried for a revalidation produces none twice.
+  for (const ChangeRecord* r : ambiguous) {
+    if (auto held = revalidator_->settle(*r)) {
+      // Redis refused the snapshot: the batch is held like any Redis failure, and its retry
+      // answers duplicate with the tie kept in the marker, so the revalidation runs again.
+      retry_code = held->code;
+      log::warn("redis cannot take a revalidation now; will retry the batch",
+                {{"class", held->code}, {"error", held->message}, {"event_id", r->event_id},
+                 {"customer", r->key}});
+      return false;
+    }
+  }
+  for (const auto& d : dead) {
+    if (!dead_letters_.write(d.msg, d.reason, d.error)) {
+      retry_code = "dlq";
+      return false;
+    }
+    counters_.dead_lettered++;
+    metrics_.event(kafka::header_value(d.msg, "stripe-event-type"), kDeadLettered);
+  }
+  return true;
+}
+
+}  // namespace stripe_sync::worker

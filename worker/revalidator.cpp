@@ -1,0 +1,69 @@
+#include "worker/revalidator.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "common/billing/event_extract.hpp"
+#include "common/core/log.hpp"
+#include "common/core/time.hpp"
+
+namespace stripe_sync::worker {
+
+std::optional<Error> Revalidator::settle(const ChangeRecord& r) {
+  if (r.key.find('/') != std::string::npos) return std::nullopt;  // Connect: needs the account's context
+  StripeResult res;
+  std::string object;
+  auto find_in = [&](const boost::json::array& items) {
+    for (const auto& item : items) {
+      if (item.is_object() && item.as_object().if_contains("id") && item.at("id") == boost::json::value(r.object_id)) {
+        object = boost::json::serialize(item);
+      }
+    }
+  };
+  boost::json::array items;
+  switch (r.kind) {
+    case ObjectKind::customer:
+      res = stripe_.get("/v1/customers/" + r.object_id);
+      if (res.ok()) object = res.body;
+      break;
+    case ObjectKind::subscription:
+      res = stripe_list_all(stripe_, "/v1/subscriptions", {{"customer", r.key}, {"status", "all"}}, items);
+      find_in(items);
+      break;
+    case ObjectKind::payment_method:
+      res = stripe_list_all(stripe_, "/v1/customers/" + r.key + "/payment_methods", {}, items);
+      find_in(items);
+      break;
+    default:
+      return std::nullopt;  // portal records are ours, not Stripe's objects
+  }
+  auto outcome = [&](int o, const char* message, std::string_view detail) -> std::optional<Error> {
+    metrics_.revalidations[o]->inc();
+    log::info(message, {{"event_id", r.event_id}, {"customer", r.key}, {"object_id", r.object_id},
+                        {"detail", detail}});
+    return std::nullopt;
+  };
+  if (!res.ok() && res.error != StripeError::not_found) {
+    return outcome(kFetchFailed, "revalidation failed", to_string(res.error));
+  }
+  if (object.empty() || res.date_unix == 0) {
+    return outcome(res.date_unix == 0 && !object.empty() ? kFetchFailed : kNotFound, "revalidation found nothing to apply",
+                   res.date_unix == 0 ? "no Date header" : "not in Stripe's answer");
+  }
+  ChangeRecord snap;
+  if (extract_snapshot(object, res.date_unix, "reval_" + r.event_id, "revalidate", snap).status !=
+      ExtractStatus::record) {
+    return outcome(kFetchFailed, "revalidation failed", "Stripe's object could not be read");
+  }
+  auto client = redis_.acquire();
+  EventStore store(*client, store_);
+  auto applied = store.apply(std::span(&snap, 1), unix_ms_now());
+  if (!applied) {
+    outcome(kFetchFailed, "revalidation failed", "Redis unavailable");
+    return applied.error();
+  }
+  ApplyOutcome o = (*applied)[0].outcome;
+  return outcome(o == ApplyOutcome::applied ? kRevalidated : kNotNewer, "revalidated from Stripe", to_string(o));
+}
+
+}  // namespace stripe_sync::worker

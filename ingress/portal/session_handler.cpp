@@ -25,8 +25,9 @@ namespace {
 std::string origin_of(std::string_view url) {
   auto u = boost::urls::parse_absolute_uri(url);
   if (!u || u->host().empty()) return {};
-  std::string o = std::string(u->scheme()) + "://" + std::string(u->host());
-  if (u->has_port()) o += ":" + std::string(u->port());
+  std::string o(u->scheme());
+  o.append("://").append(u->host());
+  if (u->has_port()) o.append(":").append(u->port());  // appends: GCC 12 -O3 misreads "a" + std::string as -Wrestrict
   return o;
 }
 }  // namespace

@@ -88,19 +88,20 @@ bool BatchApplier::apply(const std::vector<rd_kafka_message_t*>& batch, std::str
   }
   // Before the dead letters, so that a batch retried for a revalidation produces none twice.
   for (const ChangeRecord* r : ambiguous) {
-    if (auto held = revalidator_->settle(*r)) {
+    if (Status settled = revalidator_->settle(*r); !settled) {
+      const Error& held = settled.error();
       // Redis refused the snapshot: the batch is held like any Redis failure, and its retry
       // answers duplicate with the tie kept in the marker, so the revalidation runs again.
-      retry_code = held->code;
+      retry_code = held.code;
       log::warn("redis cannot take a revalidation now; will retry the batch",
-                {{"class", held->code}, {"error", held->message}, {"event_id", r->event_id},
+                {{"class", held.code}, {"error", held.message}, {"event_id", r->event_id},
                  {"customer", r->key}});
       return false;
     }
   }
   for (const auto& d : dead) {
-    if (!dead_letters_.write(d.msg, d.reason, d.error)) {
-      retry_code = "dlq";
+    if (Status written = dead_letters_.write(d.msg, d.reason, d.error); !written) {
+      retry_code = written.error().code;
       return false;
     }
     counters_.dead_lettered++;

@@ -9,7 +9,7 @@
 
 namespace stripe_sync::worker {
 
-bool DeadLetterWriter::write(const rd_kafka_message_t* m, const std::string& reason, const std::string& error) {
+Status DeadLetterWriter::write(const rd_kafka_message_t* m, const std::string& reason, const std::string& error) {
   std::string partition = std::to_string(m->partition), offset = std::to_string(m->offset),
               at = std::to_string(unix_ms_now());
   OutgoingMessage out;
@@ -31,11 +31,11 @@ bool DeadLetterWriter::write(const rd_kafka_message_t* m, const std::string& rea
   std::string event_id = kafka::header_value(m, "stripe-event-id");
   if (r.status != PublishStatus::ok) {
     log::error("dead-letter produce failed; will retry", {{"event_id", event_id}, {"error", r.error}});
-    return false;
+    return Error{ErrorClass::transient, "dlq", "the dead-letter topic did not take the event: " + r.error};
   }
   log::warn("event dead-lettered", {{"event_id", event_id}, {"reason", reason}, {"error", error},
                                     {"partition", m->partition}, {"offset", m->offset}});
-  return true;
+  return Ok{};
 }
 
 }  // namespace stripe_sync::worker

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "common/core/result.hpp"
 #include "common/kafka/event_publisher.hpp"
 
 namespace stripe_sync::worker {
@@ -13,8 +14,9 @@ namespace stripe_sync::worker {
 class DeadLetterWriter {
  public:
   DeadLetterWriter(EventPublisher& producer, std::string topic) : producer_(producer), topic_(std::move(topic)) {}
-  // True once the broker has it; false (logged) when the produce failed: the batch is retried.
-  bool write(const rd_kafka_message_t* m, const std::string& reason, const std::string& error);
+  // Ok once the broker has it; a transient Error (code "dlq", logged) when the produce failed:
+  // the batch is retried.
+  Status write(const rd_kafka_message_t* m, const std::string& reason, const std::string& error);
 
  private:
   EventPublisher& producer_;

@@ -9,8 +9,8 @@
 
 namespace stripe_sync::worker {
 
-std::optional<Error> Revalidator::settle(const ChangeRecord& r) {
-  if (r.key.find('/') != std::string::npos) return std::nullopt;  // Connect: needs the account's context
+Status Revalidator::settle(const ChangeRecord& r) {
+  if (r.key.find('/') != std::string::npos) return Ok{};  // Connect: needs the account's context
   StripeResult res;
   std::string object;
   auto find_in = [&](const boost::json::array& items) {
@@ -35,13 +35,13 @@ std::optional<Error> Revalidator::settle(const ChangeRecord& r) {
       find_in(items);
       break;
     default:
-      return std::nullopt;  // portal records are ours, not Stripe's objects
+      return Ok{};  // portal records are ours, not Stripe's objects
   }
-  auto outcome = [&](int o, const char* message, std::string_view detail) -> std::optional<Error> {
+  auto outcome = [&](int o, const char* message, std::string_view detail) -> Status {
     metrics_.revalidations[o]->inc();
     log::info(message, {{"event_id", r.event_id}, {"customer", r.key}, {"object_id", r.object_id},
                         {"detail", detail}});
-    return std::nullopt;
+    return Ok{};
   };
   if (!res.ok() && res.error != StripeError::not_found) {
     return outcome(kFetchFailed, "revalidation failed", to_string(res.error));
@@ -59,7 +59,7 @@ std::optional<Error> Revalidator::settle(const ChangeRecord& r) {
   EventStore store(*client, store_);
   auto applied = store.apply(std::span(&snap, 1), unix_ms_now());
   if (!applied) {
-    outcome(kFetchFailed, "revalidation failed", "Redis unavailable");
+    (void)outcome(kFetchFailed, "revalidation failed", "Redis unavailable");  // counted; the Error goes up
     return applied.error();
   }
   ApplyOutcome o = (*applied)[0].outcome;

@@ -21,10 +21,10 @@ class Revalidator {
 
   // Settles `r`'s object. A failed or malformed fetch is counted and logged, and leaves the
   // object as it is (`_revalidate` marks an ambiguous one); the event itself is already durable.
-  // A snapshot Redis refuses comes back as that error: the caller holds the batch, since a
+  // A snapshot Redis refuses comes back as that Error: the caller holds the batch, since a
   // transient Redis failure must not drop the settlement of a tie (its retry answers duplicate
-  // with the tie kept in the marker, and asks again).
-  std::optional<Error> settle(const ChangeRecord& r);
+  // with the tie kept in the marker, and asks again). Anything else is Ok.
+  Status settle(const ChangeRecord& r);
 
  private:
   StripeApi& stripe_;

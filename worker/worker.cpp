@@ -34,6 +34,7 @@
 #include "worker/batch_applier.hpp"
 #include "worker/dead_letter.hpp"
 #include "worker/partition_scheduler.hpp"
+#include "worker/readiness.hpp"
 #include "worker/revalidator.hpp"
 
 namespace stripe_sync::worker {
@@ -99,6 +100,7 @@ struct Worker::Impl final : kafka::RebalanceHandler {
     cc.client_id = "stripe-worker";
     cc.fetch_wait = c.fetch_wait;
     consumer = std::make_unique<kafka::KafkaConsumer>(cc, *this);
+    readiness = std::make_unique<Readiness>(config, *dlq, *scheduler, metrics);
     registry.add_collector([this](std::string& out) { render_lag(out); });
   }
 
@@ -117,58 +119,6 @@ struct Worker::Impl final : kafka::RebalanceHandler {
                                  "Messages of an assigned partition not yet applied (high watermark minus the oldest "
                                  "offset not durable here)",
                                  samples);
-  }
-
-  // The monitor thread: broker and Redis reachability for /readyz, and the DLQ's size.
-  void monitor_loop() {
-    RedisProbe probe(config.redis, std::chrono::milliseconds(500), config.redis_allow_eviction);
-    bool reported_ready = false;
-    auto next_dlq = std::chrono::steady_clock::now();
-    std::unique_lock lock(monitor_mutex);
-    while (!monitor_stop) {
-      lock.unlock();
-      Status redis_status = probe.check();
-      bool redis_up = redis_status.ok();
-      {
-        std::lock_guard l(redis_reason_mutex);
-        redis_reason = redis_up                                      ? std::string()
-                       : redis_status.error().code == "connection" ? "Redis is not reachable: " + redis_status.error().message
-                                                                   : "Redis is not fit to serve: " + redis_status.error().message;
-      }
-      bool broker_up = dlq->broker_reachable(std::chrono::milliseconds(500));
-      if (broker_up && std::chrono::steady_clock::now() >= next_dlq) {
-        if (auto n = dlq->messages_in(config.kafka_dlq_topic, std::chrono::milliseconds(1000))) metrics.dlq_messages.set(*n);
-        next_dlq = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      }
-      redis_reachable.store(redis_up);
-      broker_reachable.store(broker_up);
-      std::string why;
-      bool now_ready = ready(&why);
-      metrics.ready_gauge.set(now_ready ? 1 : 0);
-      if (now_ready != reported_ready) {
-        reported_ready = now_ready;
-        if (now_ready) log::info("ready");
-        else log::warn("not ready", {{"reason", why}});
-      }
-      lock.lock();
-      monitor_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return monitor_stop; });
-    }
-  }
-
-  bool ready(std::string* reason = nullptr) {
-    auto no = [&](const char* why) {
-      if (reason) *reason = why;
-      return false;
-    };
-    if (!broker_reachable.load()) return no("the Kafka broker is not reachable");
-    if (!redis_reachable.load()) {
-      std::lock_guard l(redis_reason_mutex);
-      if (reason) *reason = redis_reason;
-      return false;
-    }
-    if (scheduler->assigned() == 0) return no("no partition is assigned to this worker");
-    if (scheduler->any_backing_off()) return no("a partition is paused: its batch could not be written to Redis");
-    return true;
   }
 
   // --- the poll thread ---------------------------------------------------------------------
@@ -214,13 +164,7 @@ struct Worker::Impl final : kafka::RebalanceHandler {
   WorkerCounters counters;
   metrics::Registry registry;
   WorkerMetrics metrics;
-  std::atomic<bool> redis_reachable{false}, broker_reachable{false};
-  std::mutex redis_reason_mutex;
-  std::string redis_reason;  // why the probe found Redis unfit (guarded by redis_reason_mutex)
-  std::thread monitor;
-  std::mutex monitor_mutex;
-  std::condition_variable monitor_cv;
-  bool monitor_stop = false;
+  std::unique_ptr<Readiness> readiness;
   bool stopped = false;
 };
 
@@ -231,7 +175,7 @@ Worker::~Worker() { stop(); }
 void Worker::start() {
   impl_->running = true;
   impl_->poller = std::thread([this] { impl_->poll_loop(); });
-  impl_->monitor = std::thread([this] { impl_->monitor_loop(); });
+  impl_->readiness->start();
   log::info("worker started", {{"group", impl_->config.kafka_group}, {"topic", impl_->config.kafka_topic},
                                {"threads", impl_->config.threads}});
 }
@@ -248,12 +192,7 @@ void Worker::stop() {
   }
   impl_->consumer->close();  // revokes: commits what is durable
   impl_->pool.join();
-  {
-    std::lock_guard lock(impl_->monitor_mutex);
-    impl_->monitor_stop = true;
-  }
-  impl_->monitor_cv.notify_all();
-  if (impl_->monitor.joinable()) impl_->monitor.join();
+  impl_->readiness->stop();
   const auto& c = impl_->counters;
   log::info("worker stopped", {{"applied", static_cast<std::int64_t>(c.applied.load())},
                                {"stale", static_cast<std::int64_t>(c.stale.load())},
@@ -267,7 +206,7 @@ const WorkerCounters& Worker::counters() const { return impl_->counters; }
 
 metrics::Registry& Worker::registry() { return impl_->registry; }
 
-bool Worker::ready(std::string* reason) const { return impl_->ready(reason); }
+bool Worker::ready(std::string* reason) const { return impl_->readiness->ready(reason); }
 
 std::string Worker::metrics_text() const { return impl_->registry.render(); }
 

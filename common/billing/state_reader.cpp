@@ -5,7 +5,6 @@
 
 namespace stripe_sync {
 
-namespace {
 ObjectFields fields_of(const RedisValue& hash, SyncFields sync_fields) {
   ObjectFields o;
   for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
@@ -15,7 +14,6 @@ ObjectFields fields_of(const RedisValue& hash, SyncFields sync_fields) {
   }
   return o;
 }
-}  // namespace
 
 ObjectFields fields_of(const ChangeRecord& record) {
   ObjectFields o;

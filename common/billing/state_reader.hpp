@@ -21,9 +21,13 @@ struct CustomerState {
   std::map<std::string, ObjectFields> payment_methods;  // by id (attached ones)
 };
 
+
 // Which fields to keep: Stripe's only, or with our bookkeeping (`_v`, `_event`, `_synced_ms`,
 // `_revalidate`) too.
 enum class SyncFields { omit, keep };
+
+// A hash as Redis returned it (HGETALL), as fields; `omit` drops our bookkeeping (`_v`, ...).
+ObjectFields fields_of(const RedisValue& hash, SyncFields sync_fields);
 
 // A change record's fields as the hash it writes (what the portal compares and answers).
 ObjectFields fields_of(const ChangeRecord& record);

@@ -13,12 +13,6 @@ namespace json = boost::json;
 
 namespace {
 
-ObjectFields hash_fields(const RedisValue& hash) {
-  ObjectFields m;
-  for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2) m[hash.elements[i].str] = hash.elements[i + 1].str;
-  return m;
-}
-
 json::object to_json(const ObjectFields& o) {
   json::object j;
   for (const auto& [k, v] : o) j[k] = v;
@@ -87,7 +81,7 @@ Status VisitStore::record(const Visit& v) {
 Result<std::optional<Visit>> VisitStore::find(const std::string& session_id) {
   auto stored = redis_.command({"HGETALL", keys_.portal_visit(session_id)});
   if (!stored) return stored.error();
-  ObjectFields f = hash_fields(*stored);
+  ObjectFields f = fields_of(*stored, SyncFields::keep);
   if (f.empty()) return std::optional<Visit>();
   return std::optional<Visit>(visit_of(session_id, std::move(f)));
 }
@@ -134,7 +128,7 @@ Result<std::vector<ObjectFields>> VisitStore::read_hashes(const std::vector<std:
   for (const auto& k : hash_keys) cmds.push_back({"HGETALL", k});
   auto hashes = redis_.pipeline(cmds);
   if (!hashes) return hashes.error();
-  for (const auto& h : *hashes) out.push_back(hash_fields(h));
+  for (const auto& h : *hashes) out.push_back(fields_of(h, SyncFields::keep));
   return out;
 }
 

@@ -21,9 +21,7 @@ cmake --build --preset release
 if [ "${STRIPE_SYNC_SKIP_ASAN:-0}" != "1" ]; then
   cmake --preset asan
   cmake --build --preset asan
-  # The cluster chaos seed runs in dev only: under ASan one clean-clone run of it reported 100
-  # acknowledged events without a marker (tests/RELIABILITY.md, "Open finding"), cause not yet known.
-  ctest --preset asan -j "$(nproc)" -E '^chaos_on_redis_cluster$'
+  ctest --preset asan -j "$(nproc)"
 
   # ThreadSanitizer: the in-process tests of the worker pool (rebalances, Redis outage, scrapes),
   # the partition scheduler, the ingress with its producer, the consumer, and readiness (ingress

@@ -11,7 +11,10 @@ namespace stripe_sync::test {
 using namespace std::chrono_literals;
 
 RedisCluster::RedisCluster(int masters) : masters_(masters) {
-  for (int i = 0; i < masters * 2; ++i) nodes_.push_back(std::make_unique<RedisServer>(false, true));
+  // Persistent, as deploy/compose.redis-cluster.yaml is: a master without an append-only file
+  // that restarts before its replica takes over comes back empty, and its replica then copies
+  // the empty data set (tests/RELIABILITY.md, "The cluster seed under ASan").
+  for (int i = 0; i < masters * 2; ++i) nodes_.push_back(std::make_unique<RedisServer>(/*persistent=*/true, true));
   std::vector<std::string> args{"create"};
   for (auto& n : nodes_) args.push_back("127.0.0.1:" + std::to_string(n->port()));
   args.insert(args.end(), {"--cluster-replicas", "1", "--cluster-yes"});

@@ -9,6 +9,30 @@
 
 namespace stripe_sync::worker {
 
+namespace {
+// Where Stripe's API answers one object of a kind kept by its own id.
+std::string object_path(ObjectKind kind, std::string_view id) {
+  switch (kind) {
+    case ObjectKind::invoice: return "/v1/invoices/" + std::string(id);
+    case ObjectKind::checkout_session: return "/v1/checkout/sessions/" + std::string(id);
+    case ObjectKind::price: return "/v1/prices/" + std::string(id);
+    case ObjectKind::product: return "/v1/products/" + std::string(id);
+    default: return {};
+  }
+}
+
+// The API has no endpoint for the summary itself: it is the list of active entitlements, shaped
+// as the summary object the webhook carries, so the one mapping (extract_snapshot) reads it.
+std::string entitlement_summary_json(std::string_view customer, const boost::json::array& items, bool livemode) {
+  boost::json::object summary;
+  summary["object"] = "entitlements.active_entitlement_summary";
+  summary["customer"] = customer;
+  summary["entitlements"] = boost::json::object{{"object", "list"}, {"data", items}, {"has_more", false}};
+  summary["livemode"] = livemode;
+  return boost::json::serialize(summary);
+}
+}  // namespace
+
 Status Revalidator::settle(const ChangeRecord& r) {
   if (r.key.find('/') != std::string::npos) return Ok{};  // Connect: needs the account's context
   StripeResult res;
@@ -34,7 +58,21 @@ Status Revalidator::settle(const ChangeRecord& r) {
       res = stripe_list_all(stripe_, "/v1/customers/" + r.key + "/payment_methods", {}, items);
       find_in(items);
       break;
-    default:
+    case ObjectKind::invoice:
+    case ObjectKind::checkout_session:
+    case ObjectKind::price:
+    case ObjectKind::product:
+      res = stripe_.get(object_path(r.kind, r.object_id));
+      if (res.ok()) object = res.body;
+      break;
+    case ObjectKind::entitlement_summary: {
+      res = stripe_list_all(stripe_, "/v1/entitlements/active_entitlements", {{"customer", r.key}}, items);
+      const std::string* livemode = r.field("livemode");
+      if (res.ok()) object = entitlement_summary_json(r.key, items, livemode && *livemode == "true");
+      break;
+    }
+    case ObjectKind::portal_session:
+    case ObjectKind::portal_configuration:
       return Ok{};  // portal records are ours, not Stripe's objects
   }
   auto outcome = [&](int o, const char* message, std::string_view detail) -> Status {

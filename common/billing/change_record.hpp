@@ -9,11 +9,26 @@
 
 namespace stripe_sync {
 
-enum class ObjectKind { customer, subscription, payment_method, portal_session, portal_configuration };
+enum class ObjectKind {
+  customer,
+  subscription,
+  payment_method,
+  portal_session,
+  portal_configuration,
+  invoice,
+  entitlement_summary,  // the customer's active entitlements: one per customer, no id of its own
+  checkout_session,
+  price,
+  product,
+};
 
 std::string_view to_string(ObjectKind k);
 
-enum class IndexAction { none, add, remove };
+// What an applied record does to its index key (RecordKeys::index):
+//   add / remove      SADD / SREM of the object id (live subscriptions, attached payment methods)
+//   ordered / unorder ZADD with index_score / ZREM (a customer's invoices by created)
+//   replace           the set becomes exactly index_members (active entitlement lookup keys)
+enum class IndexAction { none, add, remove, ordered, unorder, replace };
 
 struct ChangeRecord {
   std::string key;         // partition key = hash tag: customer id, or the object id
@@ -26,6 +41,8 @@ struct ChangeRecord {
   int rank = 2;              // 1 created, 2 other change, 3 deleted / detached
   bool tombstone = false;
   IndexAction index = IndexAction::none;
+  std::int64_t index_score = 0;            // ordered: the score
+  std::vector<std::string> index_members;  // replace: the members
   std::vector<std::pair<std::string, std::string>> fields;    // stored fields, new values
   bool has_previous = false;                                  // previous_attributes present
   std::vector<std::pair<std::string, std::string>> previous;  // restricted to stored fields

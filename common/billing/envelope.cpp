@@ -149,6 +149,10 @@ EnvelopeResult read_document(od::document& doc, Envelope& out) {
   if (out.type.empty()) return fail(EnvelopeStatus::missing_field, "missing field: type");
   if (!has_created) return fail(EnvelopeStatus::missing_field, "missing field: created");
   if (!has_data || !has_object) return fail(EnvelopeStatus::missing_field, "missing field: data.object");
+  if (!object_has_id(out.object_type)) {
+    if (out.customer.empty()) return fail(EnvelopeStatus::missing_field, "missing field: data.object.customer");
+    return {};
+  }
   if (!has_object_id || out.object_id.empty()) return fail(EnvelopeStatus::missing_field, "missing field: data.object.id");
   return {};
 }
@@ -167,6 +171,10 @@ EnvelopeResult read(std::string_view json, std::size_t capacity, Envelope& out) 
 }
 
 }  // namespace
+
+bool object_has_id(std::string_view object_type) {
+  return object_type != "entitlements.active_entitlement_summary";
+}
 
 std::string Envelope::partition_key() const {
   const std::string* base = &object_id;

@@ -26,6 +26,10 @@ struct Envelope {
   std::string partition_key() const;
 };
 
+// Whether Stripe gives objects of this type ("customer", "entitlements.active_entitlement_summary",
+// ...) an id. Those without one belong to a customer: data.object.customer is required instead.
+bool object_has_id(std::string_view object_type);
+
 enum class EnvelopeStatus { ok, not_json, missing_field, wrong_type };
 
 struct EnvelopeResult {

@@ -24,6 +24,11 @@ std::string_view to_string(ObjectKind k) {
     case ObjectKind::payment_method: return "payment_method";
     case ObjectKind::portal_session: return "portal_session";
     case ObjectKind::portal_configuration: return "portal_configuration";
+    case ObjectKind::invoice: return "invoice";
+    case ObjectKind::entitlement_summary: return "entitlement_summary";
+    case ObjectKind::checkout_session: return "checkout_session";
+    case ObjectKind::price: return "price";
+    case ObjectKind::product: return "product";
   }
   return "customer";
 }
@@ -42,6 +47,9 @@ enum class Render {
   items,  // subscription items -> [{price, product, quantity, unit_amount, currency, interval}]
   period_start,  // items.data[0].current_period_start (API 2025+), else the subscription's own
   period_end,
+  invoice_lines,  // lines -> [{price, quantity, amount}]
+  lookup_keys,    // entitlements -> ["lookup_key", ...]
+  features,       // entitlements -> ["feat_...", ...]
 };
 
 struct FieldSpec {
@@ -58,6 +66,8 @@ struct KindSpec {
   // object without one of them, or with another type, is dead-lettered as invalid_shape instead
   // of being stored with empty values over good state.
   std::vector<RequiredField> required;
+  bool has_deleted = true;  // the record keeps "deleted" ("1" once a tombstone)
+  std::string_view own_id;  // for an object without an id (object_has_id): the record's object id
 };
 
 constexpr unsigned kString = RequiredField::string, kNumber = RequiredField::number,
@@ -69,35 +79,87 @@ const KindSpec kCustomer{ObjectKind::customer, "customer", {
     {"id", "/id"}, {"email", "/email"}, {"name", "/name"}, {"phone", "/phone"},
     {"address", "/address", Render::json},
     {"default_payment_method", "/invoice_settings/default_payment_method"},
-    {"livemode", "/livemode"}},
-    {{"id", kString}, {"email", kString | kNull}, {"invoice_settings", kObject}, {"livemode", kBool}}};
+    {"livemode", "/livemode"}, {"metadata", "/metadata", Render::json}, {"currency", "/currency"},
+    {"balance", "/balance"}, {"delinquent", "/delinquent"}, {"tax_exempt", "/tax_exempt"}},
+    {{"id", kString}, {"email", kString | kNull}, {"invoice_settings", kObject}, {"livemode", kBool}}, true, {}};
 const KindSpec kSubscription{ObjectKind::subscription, "subscription", {
     {"id", "/id"}, {"customer", "/customer"}, {"status", "/status"},
     {"cancel_at_period_end", "/cancel_at_period_end"}, {"cancel_at", "/cancel_at"},
     {"canceled_at", "/canceled_at"}, {"cancellation_reason", "/cancellation_details/reason"},
     {"current_period_start", "/items", Render::period_start},
     {"current_period_end", "/items", Render::period_end},
-    {"items", "/items", Render::items}},
+    {"items", "/items", Render::items},
+    {"trial_start", "/trial_start"}, {"trial_end", "/trial_end"}, {"ended_at", "/ended_at"},
+    {"pause_collection", "/pause_collection", Render::json},
+    {"default_payment_method", "/default_payment_method"}, {"latest_invoice", "/latest_invoice"},
+    {"collection_method", "/collection_method"}, {"billing_cycle_anchor", "/billing_cycle_anchor"},
+    {"metadata", "/metadata", Render::json}, {"created", "/created"}},
     {{"id", kString}, {"customer", kString | kObject}, {"status", kString}, {"items", kObject},
      {"cancel_at_period_end", kBool}, {"cancel_at", kNumber | kNull}, {"canceled_at", kNumber | kNull},
-     {"created", kNumber}, {"livemode", kBool}}};
+     {"created", kNumber}, {"livemode", kBool}}, true, {}};
 const KindSpec kPaymentMethod{ObjectKind::payment_method, "payment_method", {
     {"id", "/id"}, {"customer", "/customer"}, {"type", "/type"},
     {"card_brand", "/card/brand"}, {"card_last4", "/card/last4"},
     {"card_exp_month", "/card/exp_month"}, {"card_exp_year", "/card/exp_year"}},
     {{"id", kString}, {"type", kString}, {"customer", kString | kObject | kNull}, {"created", kNumber},
-     {"livemode", kBool}}};
+     {"livemode", kBool}}, true, {}};
 const KindSpec kPortalSession{ObjectKind::portal_session, "billing_portal.session", {
     {"id", "/id"}, {"customer", "/customer"}, {"configuration", "/configuration"},
     {"created", "/created"}, {"livemode", "/livemode"}, {"return_url", "/return_url"},
     {"locale", "/locale"}, {"flow_type", "/flow/type"}},
-    {{"id", kString}, {"customer", kString}, {"created", kNumber}, {"livemode", kBool}}};
+    {{"id", kString}, {"customer", kString}, {"created", kNumber}, {"livemode", kBool}}, false, {}};
 const KindSpec kPortalConfiguration{ObjectKind::portal_configuration, "billing_portal.configuration", {
     {"id", "/id"}, {"active", "/active"}, {"is_default", "/is_default"},
     {"default_return_url", "/default_return_url"},
     {"business_profile", "/business_profile", Render::json},
     {"features", "/features", Render::json}, {"livemode", "/livemode"}},
-    {{"id", kString}, {"active", kBool}, {"is_default", kBool}, {"livemode", kBool}}};
+    {{"id", kString}, {"active", kBool}, {"is_default", kBool}, {"livemode", kBool}}, false, {}};
+// Invoices link to their subscription through parent.subscription_details (no top-level
+// subscription in this API version), and their lines to prices through pricing.price_details.
+const KindSpec kInvoice{ObjectKind::invoice, "invoice", {
+    {"id", "/id"}, {"customer", "/customer"}, {"status", "/status"}, {"number", "/number"},
+    {"currency", "/currency"}, {"amount_due", "/amount_due"}, {"amount_paid", "/amount_paid"},
+    {"amount_remaining", "/amount_remaining"}, {"total", "/total"},
+    {"subscription", "/parent/subscription_details/subscription"},
+    {"billing_reason", "/billing_reason"}, {"collection_method", "/collection_method"},
+    {"attempt_count", "/attempt_count"}, {"next_payment_attempt", "/next_payment_attempt"},
+    {"due_date", "/due_date"}, {"period_start", "/period_start"}, {"period_end", "/period_end"},
+    {"hosted_invoice_url", "/hosted_invoice_url"}, {"invoice_pdf", "/invoice_pdf"},
+    {"status_transitions", "/status_transitions", Render::json}, {"lines", "/lines", Render::invoice_lines},
+    {"description", "/description"}, {"created", "/created"}, {"livemode", "/livemode"}},
+    {{"id", kString}, {"customer", kString | kObject | kNull}, {"status", kString | kNull}, {"currency", kString},
+     {"amount_due", kNumber}, {"amount_paid", kNumber}, {"amount_remaining", kNumber}, {"created", kNumber},
+     {"livemode", kBool}}, true, {}};
+// No id of its own: one per customer, keyed by it.
+const KindSpec kEntitlementSummary{ObjectKind::entitlement_summary, "entitlements.active_entitlement_summary", {
+    {"customer", "/customer"}, {"lookup_keys", "/entitlements", Render::lookup_keys},
+    {"features", "/entitlements", Render::features}, {"livemode", "/livemode"}},
+    {{"customer", kString}, {"entitlements", kObject}, {"livemode", kBool}}, false, "entitlements"};
+const KindSpec kCheckoutSession{ObjectKind::checkout_session, "checkout.session", {
+    {"id", "/id"}, {"customer", "/customer"}, {"mode", "/mode"}, {"status", "/status"},
+    {"payment_status", "/payment_status"}, {"subscription", "/subscription"}, {"invoice", "/invoice"},
+    {"payment_intent", "/payment_intent"}, {"client_reference_id", "/client_reference_id"},
+    {"amount_total", "/amount_total"}, {"currency", "/currency"}, {"created", "/created"},
+    {"expires_at", "/expires_at"}, {"livemode", "/livemode"}},
+    {{"id", kString}, {"customer", kString | kObject | kNull}, {"mode", kString}, {"status", kString | kNull},
+     {"payment_status", kString}, {"created", kNumber}, {"expires_at", kNumber}, {"livemode", kBool}}, false, {}};
+const KindSpec kPrice{ObjectKind::price, "price", {
+    {"id", "/id"}, {"product", "/product"}, {"active", "/active"}, {"currency", "/currency"},
+    {"unit_amount", "/unit_amount"}, {"nickname", "/nickname"}, {"lookup_key", "/lookup_key"},
+    {"type", "/type"}, {"recurring", "/recurring", Render::json}, {"created", "/created"},
+    {"livemode", "/livemode"}},
+    {{"id", kString}, {"active", kBool}, {"currency", kString}, {"product", kString | kObject},
+     {"type", kString}, {"created", kNumber}, {"livemode", kBool}}, true, {}};
+const KindSpec kProduct{ObjectKind::product, "product", {
+    {"id", "/id"}, {"name", "/name"}, {"active", "/active"}, {"description", "/description"},
+    {"default_price", "/default_price"}, {"created", "/created"}, {"livemode", "/livemode"}},
+    {{"id", kString}, {"active", kBool}, {"name", kString}, {"created", kNumber}, {"livemode", kBool}}, true, {}};
+
+const KindSpec* const kKinds[] = {&kCustomer, &kSubscription, &kPaymentMethod, &kPortalSession, &kPortalConfiguration,
+                                  &kInvoice, &kEntitlementSummary, &kCheckoutSession, &kPrice, &kProduct};
+// What Stripe's API answers with (and re-sync, revalidation and backfill apply as snapshots).
+const KindSpec* const kSnapshotKinds[] = {&kCustomer, &kSubscription, &kPaymentMethod, &kInvoice,
+                                          &kEntitlementSummary, &kCheckoutSession, &kPrice, &kProduct};
 
 struct TypeSpec {
   std::string_view type;
@@ -125,7 +187,44 @@ const std::array kTypes{
     TypeSpec{"billing_portal.session.created", &kPortalSession, 1, false},
     TypeSpec{"billing_portal.configuration.created", &kPortalConfiguration, 1, false},
     TypeSpec{"billing_portal.configuration.updated", &kPortalConfiguration, 2, false},
+    // An invoice's rank comes from its status (invoice_rank), not from the event type.
+    TypeSpec{"invoice.created", &kInvoice, 0, false},
+    TypeSpec{"invoice.updated", &kInvoice, 0, false},
+    TypeSpec{"invoice.finalized", &kInvoice, 0, false},
+    TypeSpec{"invoice.finalization_failed", &kInvoice, 0, false},
+    TypeSpec{"invoice.paid", &kInvoice, 0, false},
+    TypeSpec{"invoice.payment_succeeded", &kInvoice, 0, false},
+    TypeSpec{"invoice.payment_failed", &kInvoice, 0, false},
+    TypeSpec{"invoice.payment_action_required", &kInvoice, 0, false},
+    TypeSpec{"invoice.voided", &kInvoice, 0, false},
+    TypeSpec{"invoice.marked_uncollectible", &kInvoice, 0, false},
+    TypeSpec{"invoice.overdue", &kInvoice, 0, false},
+    TypeSpec{"invoice.will_be_due", &kInvoice, 0, false},
+    TypeSpec{"invoice.deleted", &kInvoice, 0, true},
+    TypeSpec{"entitlements.active_entitlement_summary.updated", &kEntitlementSummary, 2, false},
+    TypeSpec{"checkout.session.completed", &kCheckoutSession, 2, false},
+    TypeSpec{"checkout.session.expired", &kCheckoutSession, 2, false},
+    TypeSpec{"checkout.session.async_payment_succeeded", &kCheckoutSession, 3, false},
+    TypeSpec{"checkout.session.async_payment_failed", &kCheckoutSession, 3, false},
+    TypeSpec{"price.created", &kPrice, 1, false},
+    TypeSpec{"price.updated", &kPrice, 2, false},
+    TypeSpec{"price.deleted", &kPrice, 3, true},
+    TypeSpec{"product.created", &kProduct, 1, false},
+    TypeSpec{"product.updated", &kProduct, 2, false},
+    TypeSpec{"product.deleted", &kProduct, 3, true},
 };
+
+// An invoice only moves forward: draft -> open -> uncollectible -> paid or void (uncollectible
+// can still be paid or voided; paid and void are final; only a draft is deleted). Its rank is
+// that order, so within one second a later status wins, and an older event can never bring a
+// voided invoice back to open: a stale stamp loses, and an equal second loses on rank.
+int invoice_rank(std::string_view status, bool deleted) {
+  if (deleted) return 5;
+  if (status == "draft") return 1;
+  if (status == "uncollectible") return 3;
+  if (status == "paid" || status == "void") return 4;
+  return 2;  // open, or null
+}
 
 const TypeSpec* type_spec(std::string_view type) {
   for (const auto& t : kTypes)
@@ -174,6 +273,49 @@ std::string items_json(dom::element items) {
   return out + "]";
 }
 
+std::string invoice_lines_json(dom::element lines) {
+  dom::array data;
+  if (lines["data"].get(data) != simdjson::SUCCESS) return "[]";
+  std::string out = "[";
+  bool first = true;
+  for (dom::element line : data) {
+    auto at = [&](std::string_view ptr) -> std::string {
+      dom::element v;
+      return line.at_pointer(ptr).get(v) == simdjson::SUCCESS ? text_of(v) : std::string();
+    };
+    if (!first) out += ",";
+    first = false;
+    JsonObjectWriter w(out);
+    w.field("price", at("/pricing/price_details/price")).field("product", at("/pricing/price_details/product"));
+    w.raw_field("quantity", at("/quantity").empty() ? "null" : at("/quantity"));
+    w.raw_field("amount", at("/amount").empty() ? "null" : at("/amount"));
+    w.field("description", at("/description"));
+    w.close();
+  }
+  return out + "]";
+}
+
+// One string of each active entitlement ("lookup_key" or "feature"), as a JSON array.
+std::vector<std::string> entitlement_strings(dom::element entitlements, std::string_view name) {
+  std::vector<std::string> out;
+  dom::array data;
+  if (entitlements["data"].get(data) != simdjson::SUCCESS) return out;
+  for (dom::element e : data) {
+    std::string_view v;
+    if (e[name].get(v) == simdjson::SUCCESS) out.emplace_back(v);
+  }
+  return out;
+}
+
+std::string json_strings(const std::vector<std::string>& values) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ",";
+    append_json_string(out, values[i]);
+  }
+  return out + "]";
+}
+
 // Renders one field from `root` (the object, or previous_attributes). nullopt: not present.
 std::optional<std::string> render(dom::element root, const FieldSpec& f) {
   dom::element v;
@@ -182,6 +324,9 @@ std::optional<std::string> render(dom::element root, const FieldSpec& f) {
     case Render::text: return text_of(v);
     case Render::json: return v.is_null() ? std::string() : simdjson::minify(v);
     case Render::items: return items_json(v);
+    case Render::invoice_lines: return invoice_lines_json(v);
+    case Render::lookup_keys: return json_strings(entitlement_strings(v, "lookup_key"));
+    case Render::features: return json_strings(entitlement_strings(v, "feature"));
     case Render::period_start:
     case Render::period_end: {
       std::string_view key = f.render == Render::period_start ? "current_period_start" : "current_period_end";
@@ -242,7 +387,12 @@ ExtractResult fill_record(dom::element object, const dom::element* prev, const K
                           int rank, bool tombstone, const Envelope& env, ChangeRecord& out) {
   const bool has_prev = prev != nullptr;
   out.kind = kind.kind;
-  out.object_id = env.object_id;
+  out.object_id = object_has_id(kind.object) ? env.object_id : std::string(kind.own_id);
+  if (kind.kind == ObjectKind::invoice) {
+    std::string_view status;
+    if (object["status"].get(status) != simdjson::SUCCESS) status = {};  // null: open's rank
+    rank = invoice_rank(status, tombstone);
+  }
   out.rank = rank;
   out.tombstone = tombstone;
   out.has_previous = has_prev;
@@ -261,16 +411,19 @@ ExtractResult fill_record(dom::element object, const dom::element* prev, const K
       if (k == "customer" && v.empty()) v = env.previous_customer;
   }
 
+  if (kind.has_deleted) out.fields.emplace_back("deleted", out.tombstone ? "1" : "0");
   switch (out.kind) {
     case ObjectKind::customer:
-      out.fields.emplace_back("deleted", out.tombstone ? "1" : "0");
+    case ObjectKind::portal_configuration:
+    case ObjectKind::checkout_session:
+    case ObjectKind::price:
+    case ObjectKind::product:
       break;
     case ObjectKind::subscription: {
       if (env.customer.empty()) return permanent("missing_field", "missing field: data.object.customer");
       const std::string* status = out.field("status");
       bool ended = out.tombstone || (status && subscription_ended(*status));
       out.index = ended ? IndexAction::remove : IndexAction::add;
-      out.fields.emplace_back("deleted", out.tombstone ? "1" : "0");
       break;
     }
     case ObjectKind::payment_method:
@@ -278,13 +431,26 @@ ExtractResult fill_record(dom::element object, const dom::element* prev, const K
         return permanent("missing_field", "missing field: data.object.customer");
       }
       out.index = out.tombstone ? IndexAction::remove : IndexAction::add;
-      out.fields.emplace_back("deleted", out.tombstone ? "1" : "0");
       break;
     case ObjectKind::portal_session:
       out.index = IndexAction::add;
       break;
-    case ObjectKind::portal_configuration:
+    case ObjectKind::invoice: {
+      // The customer's billing history, by the invoice's own created.
+      out.index = out.tombstone ? IndexAction::unorder : IndexAction::ordered;
+      std::int64_t created = 0;
+      if (object["created"].get(created) == simdjson::SUCCESS) out.index_score = created;
       break;
+    }
+    case ObjectKind::entitlement_summary: {
+      if (env.customer.empty()) return permanent("missing_field", "missing field: data.object.customer");
+      out.index = IndexAction::replace;
+      dom::element list;
+      if (object["entitlements"].get(list) == simdjson::SUCCESS) {
+        out.index_members = entitlement_strings(list, "lookup_key");
+      }
+      break;
+    }
   }
   return {};
 }
@@ -292,7 +458,7 @@ ExtractResult fill_record(dom::element object, const dom::element* prev, const K
 }  // namespace
 
 std::vector<RequiredField> required_fields(std::string_view object_type) {
-  for (const KindSpec* k : {&kCustomer, &kSubscription, &kPaymentMethod, &kPortalSession, &kPortalConfiguration}) {
+  for (const KindSpec* k : kKinds) {
     if (k->object == object_type) return k->required;
   }
   return {};
@@ -332,7 +498,9 @@ ExtractResult extract_change(std::string_view json, ChangeRecord& out) {
     return permanent("wrong_object", "data.object.object must be '" + std::string(spec->kind->object) +
                                          "' for " + out.event_type);
   }
-  if (object["id"].get(object_id) || object_id.empty()) return permanent("missing_field", "missing field: data.object.id");
+  if (object_has_id(object_type) && (object["id"].get(object_id) || object_id.empty())) {
+    return permanent("missing_field", "missing field: data.object.id");
+  }
   if (auto bad = check_shape(object, *spec->kind)) return *bad;
 
   // The partition key by the same rule the ingress used (Envelope::partition_key).
@@ -360,11 +528,12 @@ ExtractResult extract_snapshot(std::string_view object_json, std::int64_t date_u
     return permanent("not_json", "Stripe's answer is not a JSON object");
   }
   std::string_view object_type, object_id;
-  if (object["object"].get(object_type) || object["id"].get(object_id) || object_id.empty()) {
+  if (object["object"].get(object_type) ||
+      (object_has_id(object_type) && (object["id"].get(object_id) || object_id.empty()))) {
     return permanent("missing_field", "object without id or object type");
   }
   const KindSpec* kind = nullptr;
-  for (const KindSpec* k : {&kCustomer, &kSubscription, &kPaymentMethod}) {
+  for (const KindSpec* k : kSnapshotKinds) {
     if (k->object == object_type) kind = k;
   }
   if (kind == nullptr) return {ExtractStatus::ignored, "unhandled_object", "not a kept object: " + std::string(object_type)};

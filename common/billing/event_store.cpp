@@ -4,6 +4,21 @@
 
 namespace stripe_sync {
 
+namespace {
+// The index actions apply_change.lua knows (ARGV[6]).
+const char* index_action_name(IndexAction a) {
+  switch (a) {
+    case IndexAction::none: return "none";
+    case IndexAction::add: return "add";
+    case IndexAction::remove: return "remove";
+    case IndexAction::ordered: return "zadd";
+    case IndexAction::unorder: return "zrem";
+    case IndexAction::replace: return "replace";
+  }
+  return "none";
+}
+}  // namespace
+
 std::string_view to_string(ApplyOutcome o) {
   switch (o) {
     case ApplyOutcome::applied: return "applied";
@@ -53,6 +68,26 @@ RecordKeys EventStore::keys(const ChangeRecord& r) const {
       out.object = k.payment_method(r.key, r.object_id);
       out.index = k.payment_methods(r.key);
       break;
+    case ObjectKind::invoice:
+      out.object = k.invoice(r.key, r.object_id);
+      out.index = k.invoices(r.key);
+      break;
+    case ObjectKind::entitlement_summary:
+      out.object = k.entitlements(r.key);
+      out.index = k.entitlement_keys(r.key);
+      break;
+    case ObjectKind::checkout_session:
+      out.object = k.checkout_session(r.key, r.object_id);
+      out.index = out.object;
+      break;
+    case ObjectKind::price:
+      out.object = k.price(r.key);
+      out.index = out.object;
+      break;
+    case ObjectKind::product:
+      out.object = k.product(r.key);
+      out.index = out.object;
+      break;
   }
   const bool portal = r.kind == ObjectKind::portal_session || r.kind == ObjectKind::portal_configuration;
   out.marker = portal ? k.portal_marker(r.event_id) : k.marker(r.key, r.event_id);
@@ -64,11 +99,10 @@ RecordKeys EventStore::keys(const ChangeRecord& r) const {
 std::vector<std::string> EventStore::arguments(const ChangeRecord& r, const RecordKeys& k,
                                                std::int64_t now_ms) const {
   std::vector<std::string> a;
-  a.reserve(20 + 2 * (r.fields.size() + r.previous.size()));
+  a.reserve(22 + 2 * (r.fields.size() + r.previous.size()) + r.index_members.size());
   a.insert(a.end(), {"EVALSHA", apply_change_script().sha1, "5", k.object, k.marker, k.audit, k.index, k.drop,
                      r.event_id, r.event_type, r.object_id, std::to_string(r.stamp()),
-                     r.tombstone ? "1" : "0",
-                     r.index == IndexAction::add ? "add" : r.index == IndexAction::remove ? "remove" : "none",
+                     r.tombstone ? "1" : "0", index_action_name(r.index),
                      k.has_drop ? "1" : "0", std::to_string(config_.dedupe_ttl_s),
                      std::to_string(config_.audit_maxlen), std::to_string(now_ms), r.source,
                      r.has_previous ? "1" : "0", std::to_string(r.fields.size())});
@@ -81,6 +115,9 @@ std::vector<std::string> EventStore::arguments(const ChangeRecord& r, const Reco
     a.push_back(name);
     a.push_back(value);
   }
+  a.push_back(std::to_string(r.index_score));
+  a.push_back(std::to_string(r.index_members.size()));
+  a.insert(a.end(), r.index_members.begin(), r.index_members.end());
   return a;
 }
 

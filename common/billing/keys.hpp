@@ -20,6 +20,15 @@ class Keys {
   std::string payment_method(std::string_view c, std::string_view id) const { return tag(c) + "payment_method:" + std::string(id); }
   std::string subscriptions(std::string_view c) const { return tag(c) + "subscriptions"; }      // set: live ids
   std::string payment_methods(std::string_view c) const { return tag(c) + "payment_methods"; }  // set: attached ids
+  std::string invoice(std::string_view c, std::string_view id) const { return tag(c) + "invoice:" + std::string(id); }
+  std::string invoices(std::string_view c) const { return tag(c) + "invoices"; }  // sorted set: ids by created
+  std::string checkout_session(std::string_view c, std::string_view id) const { return tag(c) + "checkout_session:" + std::string(id); }
+  // The active entitlement summary (hash, stamped) and its lookup keys (set), replaced together.
+  std::string entitlements(std::string_view c) const { return tag(c) + "entitlements"; }
+  std::string entitlement_keys(std::string_view c) const { return tag(c) + "entitlements:active"; }
+  // Account-wide objects: `c` is their own id (price_..., prod_...), as the partition key says.
+  std::string price(std::string_view c) const { return tag(c) + "price"; }
+  std::string product(std::string_view c) const { return tag(c) + "product"; }
   std::string marker(std::string_view c, std::string_view event_id) const { return tag(c) + "event:" + std::string(event_id); }
   std::string audit(std::string_view c) const { return tag(c) + "audit"; }  // stream
 

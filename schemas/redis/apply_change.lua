@@ -5,20 +5,23 @@
 -- KEYS[1] object hash          stripe:{c}:customer | stripe:{c}:subscription:{id} | ...
 -- KEYS[2] processed marker     stripe:{c}:event:{evt}
 -- KEYS[3] audit stream         stripe:{c}:audit
--- KEYS[4] index set            stripe:{c}:subscriptions | stripe:{c}:payment_methods (or KEYS[1])
+-- KEYS[4] index                stripe:{c}:subscriptions | stripe:{c}:payment_methods (sets),
+--                              stripe:{c}:invoices (sorted set), stripe:{c}:entitlements:active
+--                              (set), or KEYS[1] for none
 -- KEYS[5] key to delete when applied (a cache), or KEYS[1] for none
 --
 -- ARGV[1]  event id            ARGV[2]  event type          ARGV[3]  object id
 -- ARGV[4]  stamp (created*10+rank, as a decimal string)
 -- ARGV[5]  "1" when the record is a tombstone (deleted / detached / ended)
--- ARGV[6]  index action: "add", "remove" or "none"
+-- ARGV[6]  index action: "add" / "remove" (SADD / SREM the object id), "zadd" / "zrem" (by the
+--          score below), "replace" (the set becomes the members below), or "none"
 -- ARGV[7]  "1" when KEYS[5] is to be deleted on apply
 -- ARGV[8]  processed-marker TTL, seconds          ARGV[9]  audit MAXLEN (approximate)
 -- ARGV[10] now, unix ms                           ARGV[11] source (webhook, replay, ...)
 -- ARGV[12] "1" when the event carried previous_attributes
 -- ARGV[13] n: number of fields; then n name/value pairs (the object's stored fields)
 -- then m: number of previous fields; then m name/value pairs (previous_attributes, restricted
--- to stored fields)
+-- to stored fields); then the index score; then k: number of index members; then k members
 --
 -- Returns { outcome, changed fields joined by ",", tie ('1' or '0') } with outcome one of
 -- applied | stale | ambiguous | duplicate.
@@ -56,6 +59,9 @@ for _ = 1, m do
   previous_count = previous_count + 1
   i = i + 2
 end
+local index_score = ARGV[i]
+local index_members = {}
+for k = 1, tonumber(ARGV[i + 1]) do index_members[k] = ARGV[i + 1 + k] end
 
 local stored_stamp = tonumber(redis.call('HGET', obj, '_v') or '0') or 0
 local stored_deleted = redis.call('HGET', obj, 'deleted') == '1'
@@ -104,6 +110,13 @@ if outcome == 'applied' then
     redis.call('SADD', index, object_id)
   elseif index_action == 'remove' then
     redis.call('SREM', index, object_id)
+  elseif index_action == 'zadd' then
+    redis.call('ZADD', index, index_score, object_id)
+  elseif index_action == 'zrem' then
+    redis.call('ZREM', index, object_id)
+  elseif index_action == 'replace' then
+    redis.call('DEL', index)
+    if #index_members > 0 then redis.call('SADD', index, unpack(index_members)) end
   end
   if drop_on_apply then redis.call('DEL', drop) end
 elseif outcome == 'ambiguous' then

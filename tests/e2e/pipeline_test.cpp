@@ -34,6 +34,7 @@ struct Event {
   bool ignored = false;
   std::map<std::string, std::string> expect;  // stored fields this event sets
   std::optional<bool> live;                   // index membership it implies, if indexed
+  std::optional<std::vector<std::string>> members;  // an entitlement summary: the active set
 };
 
 // Builds Stripe-shaped events from the fixtures, changing ids, times and the fields we check.
@@ -70,9 +71,11 @@ class EventFactory {
   std::map<std::string, json::object> cache_;
 };
 
-// Twenty events a customer: its life (created, five updates, a last update), a card attached and
-// updated twice, a card attached then detached, a subscription created and updated three times,
-// one created, updated and deleted, and an invoice event the worker does not keep.
+// Twenty-six events a customer: its life (created, five updates, a last update), a card attached
+// and updated twice, a card attached then detached, a subscription created and updated three
+// times, one created, updated and deleted, an event type the worker does not keep, an invoice
+// from draft to paid, and two entitlement summaries; every tenth customer also has a price
+// (created, updated) and a deleted product, keyed by their own ids.
 std::vector<Event> generate(int customers) {
   EventFactory f;
   std::vector<Event> out;
@@ -148,12 +151,78 @@ std::vector<Event> generate(int customers) {
     out.push_back(sub_event(s2, "customer.subscription.created", t0 + 15, "active", ""));
     out.push_back(sub_event(s2, "customer.subscription.updated", t0 + 16, "past_due", "active"));
     out.push_back(sub_event(s2, "customer.subscription.deleted", t0 + 17, "canceled", "past_due"));
-    Event inv = f.make("invoice.paid.json", "invoice.paid", evt(), t0 + 18, cus,
-                       [&](json::object& o, json::object&) { o["customer"] = cus; });
-    inv.ignored = true;
-    out.push_back(inv);
+    // A type the worker does not keep.
+    Event ignored = f.make("invoice.paid.json", "invoiceitem.created", evt(), t0 + 18, cus,
+                           [&](json::object& o, json::object&) { o["customer"] = cus; });
+    ignored.ignored = true;
+    out.push_back(ignored);
     std::string last = cus + "-final@example.com";
     out.push_back(customer_event("customer.updated", t0 + 19, last, email));
+
+    // An invoice's life, draft to paid; in any order its last status wins. Its rank is its
+    // status (draft 1, open 2, paid 4), as event_extract.cpp's invoice_rank says.
+    const std::string in = "in_e2e" + std::to_string(c);
+    auto invoice_event = [&](const std::string& type, std::int64_t t, const std::string& status, int rank,
+                             int attempts) {
+      Event e = f.make("invoice.finalized.json", type, evt(), t, cus, [&](json::object& o, json::object&) {
+        o["id"] = in;
+        o["customer"] = cus;
+        o["status"] = status;
+        o["attempt_count"] = attempts;
+        o["created"] = t0 + 20;
+      });
+      e.stamp = t * 10 + rank;
+      e.object_key = "invoice:" + in;
+      e.expect = {{"status", status}, {"attempt_count", std::to_string(attempts)}, {"deleted", "0"}};
+      return e;
+    };
+    out.push_back(invoice_event("invoice.created", t0 + 20, "draft", 1, 0));
+    out.push_back(invoice_event("invoice.finalized", t0 + 21, "open", 2, 0));
+    out.push_back(invoice_event("invoice.payment_failed", t0 + 22, "open", 2, 1));
+    out.push_back(invoice_event("invoice.paid", t0 + 23, "paid", 4, 2));
+    // The active entitlements, twice: the newer set wins.
+    auto entitlements_event = [&](std::int64_t t, const std::vector<std::string>& keys) {
+      Event e = f.make("entitlements.active_entitlement_summary.updated.json",
+                       "entitlements.active_entitlement_summary.updated", evt(), t, cus,
+                       [&](json::object& o, json::object&) {
+                         o["customer"] = cus;
+                         json::array data;
+                         for (const auto& k : keys) {
+                           data.push_back(json::object{{"id", "ent_" + k}, {"object", "entitlements.active_entitlement"},
+                                                       {"feature", "feat_" + k}, {"livemode", false}, {"lookup_key", k}});
+                         }
+                         o["entitlements"].as_object()["data"] = data;
+                       });
+      e.object_key = "entitlements";
+      std::string list = "[";
+      for (std::size_t i = 0; i < keys.size(); ++i) list += (i ? ",\"" : "\"") + keys[i] + "\"";
+      e.expect = {{"lookup_keys", list + "]"}};
+      e.members = keys;
+      return e;
+    };
+    out.push_back(entitlements_event(t0 + 20, {"basic"}));
+    out.push_back(entitlements_event(t0 + 24, {"basic", "reports-" + std::to_string(c)}));
+    // Every tenth customer's plan: a price and a product, account-wide, keyed by their own id.
+    if (c % 10 == 0) {
+      const std::string price = "price_e2e" + std::to_string(c), product = "prod_e2e" + std::to_string(c);
+      for (int k = 0; k < 2; ++k) {
+        const std::string nickname = "Plan " + std::to_string(c) + " v" + std::to_string(k);
+        Event e = f.make("price.updated.json", k == 0 ? "price.created" : "price.updated", evt(), t0 + 25 + k, price,
+                         [&](json::object& o, json::object&) {
+                           o["id"] = price;
+                           o["product"] = product;
+                           o["nickname"] = nickname;
+                         });
+        e.object_key = "price";
+        e.expect = {{"nickname", nickname}, {"product", product}, {"deleted", "0"}};
+        out.push_back(e);
+      }
+      Event e = f.make("product.updated.json", "product.deleted", evt(), t0 + 27, product,
+                       [&](json::object& o, json::object&) { o["id"] = product; });
+      e.object_key = "product";
+      e.expect = {{"deleted", "1"}};
+      out.push_back(e);
+    }
   }
   return out;
 }
@@ -268,6 +337,16 @@ class Pipeline : public ::testing::Test {
           auto v = redis->command({"SISMEMBER", "stripe:{" + cus + "}:" + set, id});
           EXPECT_EQ(v ? v->integer : -1, *e->live ? 1 : 0) << cus << " " << set << " " << id;
         }
+        if (object.rfind("invoice:", 0) == 0) {
+          auto v = redis->command({"ZSCORE", "stripe:{" + cus + "}:invoices", object.substr(8)});
+          EXPECT_TRUE(v && !v->str.empty()) << cus << ": " << object << " is not in the history";
+        }
+        if (e->members) {
+          auto v = redis->command({"SMEMBERS", "stripe:{" + cus + "}:entitlements:active"});
+          std::set<std::string> have, want(e->members->begin(), e->members->end());
+          if (v) for (const auto& m : v->elements) have.insert(m.str);
+          EXPECT_EQ(have, want) << cus << ": active entitlements";
+        }
       }
     }
     EXPECT_EQ(mismatches, 0);
@@ -276,7 +355,7 @@ class Pipeline : public ::testing::Test {
 
   void shuffled_events_with_duplicates_end_in_the_newest_state() {
     auto events = generate(100);
-    ASSERT_EQ(events.size(), 2000u);
+    ASSERT_EQ(events.size(), 100u * 26 + 10 * 3);
     Model model = model_of(events);
     auto plan = send_plan(events, 20261124);
     stack_->start_worker();

@@ -5,6 +5,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <algorithm>
 #include <functional>
 #include <set>
 
@@ -347,6 +348,129 @@ TEST_F(ApplyChange, UsesThePasswordAndDatabaseOfTheRedisUrl) {
   EXPECT_FALSE(wrong.command({"PING"}));
   EXPECT_NE(wrong.last_error().find("refused the credentials"), std::string::npos) << wrong.last_error();
   EXPECT_EQ(wrong.last_error().find("not-it"), std::string::npos);
+}
+
+// Every example event of Stripe's applies through the one path, each to its own key.
+TEST_F(ApplyChange, EveryExampleEventApplies) {
+  const Keys keys;
+  for (const auto& name : test::event_fixture_names()) {
+    ChangeRecord r;
+    ASSERT_EQ(extract_change(test::read_fixture(name), r).status, ExtractStatus::record) << name;
+    auto out = apply(r);
+    EXPECT_NE(out.outcome, ApplyOutcome::failed) << name << ": " << out.error;
+    EXPECT_EQ(count({"EXISTS", store_.keys(r).object}), 1) << name;
+    EXPECT_EQ(count({"EXISTS", store_.keys(r).marker}), 1) << name;
+  }
+  EXPECT_EQ(hget(keys.invoice("cus_Rx7Example001", "in_1Rx7ExampleInv2"), "status"), "void");
+  EXPECT_EQ(hget(keys.price("price_1Rx7ExamplePro"), "nickname"), "Pro (monthly)");
+  EXPECT_EQ(hget(keys.product("prod_Rx7ExamplePro"), "name"), "Pro");
+  EXPECT_EQ(hget(keys.checkout_session("cus_Rx7Example001", "cs_test_a1Rx7ExampleCheckout1"), "subscription"),
+            "sub_1Rx7ExampleSub1");
+}
+
+// The issue's case: whatever arrives later, a voided invoice stays voided.
+TEST_F(ApplyChange, AVoidedInvoiceIsNeverRevivedByAnOlderOrSameSecondEvent) {
+  const Keys keys;
+  auto voided = from_fixture("invoice.voided.json");
+  ASSERT_EQ(apply(voided).outcome, ApplyOutcome::applied);
+  const std::string hash = keys.invoice(voided.key, voided.object_id);
+  // The same invoice as open, an event older than the void.
+  auto open = voided;
+  open.event_id = "evt_open_older";
+  open.event_type = "invoice.finalized";
+  open.created = voided.created - 60;
+  open.rank = 2;
+  for (auto& [k, v] : open.fields)
+    if (k == "status") v = "open";
+  EXPECT_EQ(apply(open).outcome, ApplyOutcome::stale);
+  // The same second: an open invoice ranks below a void one.
+  open.event_id = "evt_open_same_second";
+  open.created = voided.created;
+  EXPECT_EQ(apply(open).outcome, ApplyOutcome::stale);
+  EXPECT_EQ(hget(hash, "status"), "void");
+  // A later change of the voided invoice (void again) still applies.
+  auto later = voided;
+  later.event_id = "evt_void_later";
+  later.created = voided.created + 5;
+  EXPECT_EQ(apply(later).outcome, ApplyOutcome::applied);
+  EXPECT_EQ(hget(hash, "status"), "void");
+}
+
+TEST_F(ApplyChange, InvoicesMakeTheHistoryByCreatedAndADeletedDraftLeavesIt) {
+  const Keys keys;
+  const std::string history = keys.invoices("cus_Rx7Example001");
+  for (const char* f : {"invoice.marked_uncollectible.json", "invoice.created.json", "invoice.voided.json"}) {
+    ASSERT_EQ(apply(from_fixture(f)).outcome, ApplyOutcome::applied) << f;
+  }
+  auto ids = client_->command({"ZRANGE", history, "0", "-1", "WITHSCORES"});
+  ASSERT_TRUE(ids);
+  std::vector<std::string> got;
+  for (const auto& e : ids->elements) got.push_back(e.str);
+  // Ordered by each invoice's created, whatever order the events came in.
+  std::vector<std::pair<std::int64_t, std::string>> want;
+  for (const char* f : {"invoice.marked_uncollectible.json", "invoice.created.json", "invoice.voided.json"}) {
+    auto ev = boost::json::parse(test::read_fixture(std::string("events/") + f));
+    const auto& o = ev.at("data").at("object");
+    want.emplace_back(o.at("created").as_int64(), std::string(o.at("id").as_string()));
+  }
+  std::sort(want.begin(), want.end());
+  std::vector<std::string> expected;
+  for (const auto& [created, id] : want) {
+    expected.push_back(id);
+    expected.push_back(std::to_string(created));
+  }
+  EXPECT_EQ(got, expected);
+  // The draft is deleted: a tombstone, out of the history, never revived.
+  auto deleted = from_fixture("invoice.created.json");
+  deleted.event_id = "evt_draft_deleted";
+  deleted.event_type = "invoice.deleted";
+  deleted.created += 10;
+  deleted.rank = 5;
+  deleted.tombstone = true;
+  deleted.index = IndexAction::unorder;
+  ASSERT_EQ(apply(deleted).outcome, ApplyOutcome::applied);
+  EXPECT_EQ(count({"ZSCORE", history, deleted.object_id}), 0);
+  EXPECT_EQ(count({"ZCARD", history}), 2);
+  EXPECT_EQ(hget(keys.invoice(deleted.key, deleted.object_id), "deleted"), "1");
+  auto update = from_fixture("invoice.updated.json");
+  EXPECT_EQ(apply(update).outcome, ApplyOutcome::stale);
+  EXPECT_EQ(count({"ZCARD", history}), 2);
+}
+
+TEST_F(ApplyChange, AnEntitlementSummaryReplacesTheSetAndAnOlderOneNeverDoes) {
+  const Keys keys;
+  const std::string active = keys.entitlement_keys("cus_Rx7Example001");
+  auto summary = from_fixture("entitlements.active_entitlement_summary.updated.json");
+  ASSERT_EQ(apply(summary).outcome, ApplyOutcome::applied);
+  EXPECT_TRUE(is_member(active, "priority-support"));
+  EXPECT_TRUE(is_member(active, "advanced-reports"));
+  // A newer summary with one feature left: the set is exactly that one.
+  auto newer = summary;
+  newer.event_id = "evt_ent_newer";
+  newer.created += 30;
+  newer.index_members = {"advanced-reports"};
+  for (auto& [k, v] : newer.fields)
+    if (k == "lookup_keys") v = R"(["advanced-reports"])";
+  ASSERT_EQ(apply(newer).outcome, ApplyOutcome::applied);
+  EXPECT_EQ(count({"SCARD", active}), 1);
+  EXPECT_TRUE(is_member(active, "advanced-reports"));
+  // An older one arriving late changes nothing.
+  auto older = summary;
+  older.event_id = "evt_ent_older";
+  older.created -= 30;
+  older.index_members = {"priority-support", "advanced-reports", "sso"};
+  EXPECT_EQ(apply(older).outcome, ApplyOutcome::stale);
+  EXPECT_EQ(count({"SCARD", active}), 1);
+  // Everything taken away: the set is empty (gone), the summary says [].
+  auto none = summary;
+  none.event_id = "evt_ent_none";
+  none.created += 60;
+  none.index_members = {};
+  for (auto& [k, v] : none.fields)
+    if (k == "lookup_keys") v = "[]";
+  ASSERT_EQ(apply(none).outcome, ApplyOutcome::applied);
+  EXPECT_EQ(count({"EXISTS", active}), 0);
+  EXPECT_EQ(hget(keys.entitlements("cus_Rx7Example001"), "lookup_keys"), "[]");
 }
 
 TEST(ApplyChangeKeys, EverythingForOneCustomerIsInOneHashSlot) {

@@ -78,6 +78,33 @@ TEST_F(IngressKafka, SignedEventIsStoredByteForByteWithKeyAndHeaders) {
   EXPECT_LE(received, (test::unix_now() + 1) * 1000);
 }
 
+// The case: the summary has no id, and was answered 400 INVALID_EVENT. Prices and
+// products are keyed by their own id, an entitlement summary by its customer.
+TEST_F(IngressKafka, EveryNewKindIsAcceptedAndKeyedByItsOwner) {
+  start();
+  const std::pair<const char*, const char*> cases[] = {
+      {"events/entitlements.active_entitlement_summary.updated.json", "cus_Rx7Example001"},
+      {"events/invoice.finalized.json", "cus_Rx7Example001"},
+      {"events/checkout.session.completed.json", "cus_Rx7Example001"},
+      {"events/price.updated.json", "price_1Rx7ExamplePro"},
+      {"events/product.updated.json", "prod_Rx7ExamplePro"},
+  };
+  for (const auto& [fixture, key] : cases) {
+    std::string body = test::read_fixture(fixture);
+    auto res = test::post_webhook(port_, body, sign(body));
+    EXPECT_EQ(res.status, 200) << fixture << ": " << res.body;
+  }
+  auto stored = read_topic(bootstrap(), kTopic);
+  ASSERT_EQ(stored.size(), std::size(cases));
+  std::set<std::pair<std::string, std::string>> got, want;
+  for (const auto& m : stored) got.emplace(m.header("stripe-event-type"), m.key);
+  for (const auto& [fixture, key] : cases) {
+    auto ev = boost::json::parse(test::read_fixture(fixture));
+    want.emplace(std::string(ev.at("type").as_string()), key);
+  }
+  EXPECT_EQ(got, want);
+}
+
 TEST_F(IngressKafka, ForgedSignatureAnswers400AndProducesNothing) {
   start();
   std::string body = test::read_fixture("events/customer.created.json");

@@ -44,7 +44,8 @@ constexpr std::size_t kPortalStatusSlots = std::size(kPortalStatuses) + 1;
 constexpr PortalRoute kPortalRoutes[] = {PortalRoute::session,       PortalRoute::portal_return,
                                          PortalRoute::analytics,     PortalRoute::customer_update,
                                          PortalRoute::config_list,   PortalRoute::config_create,
-                                         PortalRoute::config_update};
+                                         PortalRoute::config_update, PortalRoute::customer_read,
+                                         PortalRoute::entitlement_check, PortalRoute::invoice_list};
 
 std::size_t portal_status_slot(unsigned status) {
   for (std::size_t i = 0; i < std::size(kPortalStatuses); ++i)
@@ -156,7 +157,7 @@ void IngressHandler::handle(std::shared_ptr<Request> req, const boost::asio::ip:
       Answer a;
       try {
         a = portal_->handle(PortalRequest{(*req)[http::field::authorization], client, r, req->target(), req->body(),
-                                          (*req)["Idempotency-Key"]});
+                                          (*req)["Idempotency-Key"], (*req)[http::field::if_none_match]});
       } catch (const std::exception& e) {
         a = internal_error(to_string(r.route), e.what());
       } catch (...) {

@@ -455,7 +455,36 @@ ExtractResult fill_record(dom::element object, const dom::element* prev, const K
   return {};
 }
 
+// Stripe's field names keep one type across its objects: these are integers (Unix times,
+// amounts in the smallest unit, counts) and booleans; every other text field is a string.
+constexpr std::string_view kIntegerFields[] = {
+    "created", "cancel_at", "canceled_at", "current_period_start", "current_period_end", "trial_start", "trial_end",
+    "ended_at", "billing_cycle_anchor", "balance", "amount_due", "amount_paid", "amount_remaining", "total",
+    "attempt_count", "next_payment_attempt", "due_date", "period_start", "period_end", "amount_total", "expires_at",
+    "unit_amount", "card_exp_month", "card_exp_year"};
+constexpr std::string_view kBooleanFields[] = {"livemode", "cancel_at_period_end", "delinquent", "active",
+                                               "is_default", "deleted"};
+
+FieldType type_of_field(const FieldSpec& f) {
+  if (f.render != Render::text) return FieldType::json;
+  for (std::string_view n : kIntegerFields)
+    if (n == f.name) return FieldType::integer;
+  for (std::string_view n : kBooleanFields)
+    if (n == f.name) return FieldType::boolean;
+  return FieldType::string;
+}
+
 }  // namespace
+
+std::vector<StoredField> stored_fields(ObjectKind kind) {
+  std::vector<StoredField> out;
+  for (const KindSpec* k : kKinds) {
+    if (k->kind != kind) continue;
+    for (const FieldSpec& f : k->fields) out.push_back({f.name, type_of_field(f)});
+    if (k->has_deleted) out.push_back({"deleted", FieldType::boolean});
+  }
+  return out;
+}
 
 std::vector<RequiredField> required_fields(std::string_view object_type) {
   for (const KindSpec* k : kKinds) {

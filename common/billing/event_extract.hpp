@@ -37,6 +37,15 @@ std::vector<std::string_view> handled_types();
 
 ExtractResult extract_change(std::string_view event_json, ChangeRecord& out);
 
+// How a stored field reads back as JSON, in the types Stripe uses ("" stored is null).
+enum class FieldType { string, integer, boolean, json };
+struct StoredField {
+  std::string_view name;
+  FieldType type;
+};
+// The fields a record of `kind` stores, in table order (the typed read API's documents).
+std::vector<StoredField> stored_fields(ObjectKind kind);
+
 // An object as Stripe's API returns it (customer, subscription, payment method), fetched at
 // `date_unix` (the answer's Date header), as a change record with stamp date_unix * 10 + 2 that
 // meets the same rules as events. `sync_id` names this fetch (it is the record's event id, so

@@ -16,7 +16,7 @@ namespace json = boost::json;
 
 Answer PortalApi::update_customer(const PortalRequest& request) {
   const std::string& customer = request.match.id;
-  if (customer.rfind("cus_", 0) != 0 || customer.find_first_of("/?#%") != std::string::npos) {
+  if (!is_customer_id(customer)) {
     return error(ErrorCode::bad_request, "the path must name a customer id (cus_...)");
   }
   boost::system::error_code ec;

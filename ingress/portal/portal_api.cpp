@@ -4,6 +4,10 @@
 
 namespace stripe_sync::ingress {
 
+bool is_customer_id(std::string_view id) {
+  return id.rfind("cus_", 0) == 0 && id.size() > 4 && id.find_first_of("/?#%{}") == std::string_view::npos;
+}
+
 std::string random_id(std::string_view prefix) {
   std::string uuid = random_uuid();
   std::string out(prefix);
@@ -38,6 +42,9 @@ Answer PortalApi::handle(const PortalRequest& request) {
     case PortalRoute::config_list: return list_configurations(request);
     case PortalRoute::config_create: return save_configuration(request, true);
     case PortalRoute::config_update: return save_configuration(request, false);
+    case PortalRoute::customer_read: return read_customer(request);
+    case PortalRoute::entitlement_check: return check_entitlement(request);
+    case PortalRoute::invoice_list: return list_invoices(request);
   }
   return error(ErrorCode::not_found, "no such route");
 }

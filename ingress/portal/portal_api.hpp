@@ -6,6 +6,7 @@
 //   configuration_handler.cpp  GET|POST /api/payment/portal/configuration, POST .../{id}
 //   analytics_handler.cpp      GET  /api/payment/portal/analytics
 //   customer_handler.cpp       POST /api/payment/customers/{id}
+//   read_handler.cpp           GET  /api/payment/customers/{id}, .../entitlements/{key}, .../invoices
 // Handlers block (Stripe and Redis round trips): IngressHandler runs them on the portal pool and
 // posts the answer back to the connection's strand.
 #include <cstdint>
@@ -42,6 +43,7 @@ struct PortalRequest {
   std::string_view target;           // path and query string
   std::string_view body;
   std::string_view idempotency_key;  // the caller's, passed on to Stripe
+  std::string_view if_none_match;    // the caller's cached ETag (the customer document)
 };
 
 class PortalApi {
@@ -57,6 +59,9 @@ class PortalApi {
   Answer handle_return(const PortalRequest& request);
   Answer analytics(const PortalRequest& request);
   Answer update_customer(const PortalRequest& request);
+  Answer read_customer(const PortalRequest& request);
+  Answer check_entitlement(const PortalRequest& request);
+  Answer list_invoices(const PortalRequest& request);
   Answer list_configurations(const PortalRequest& request);
   Answer save_configuration(const PortalRequest& request, bool creating);
 
@@ -79,6 +84,9 @@ class PortalApi {
   RateLimitedStripe stripe_waiting_;  // returns: a customer is waiting, so they go first
   const StoreConfig& store_;          // config_.store
 };
+
+// Whether a path's {id} names a customer (cus_..., nothing that could reach into another key).
+bool is_customer_id(std::string_view id);
 
 // An id of ours: `prefix` and 32 random hex digits (a UUID v4 without its dashes).
 std::string random_id(std::string_view prefix);

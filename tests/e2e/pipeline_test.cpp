@@ -540,6 +540,10 @@ void Pipeline::state_and_audit_commands_show_what_the_worker_applied() {
   EXPECT_EQ(state.at("subscriptions").at(0).at("items").at(0).at("price").as_string(), "price_1Rx7ExamplePro");
   ASSERT_EQ(state.at("payment_methods").as_array().size(), 1u);
   EXPECT_EQ(state.at("payment_methods").at(0).at("card_last4").as_string(), "4242");
+  // Typed as Stripe types it, our bookkeeping apart (the same document as the read API's).
+  EXPECT_TRUE(state.at("customer").at("livemode").is_bool());
+  EXPECT_FALSE(state.at("customer").as_object().contains("_v"));
+  EXPECT_EQ(state.at("_sync").at("event").as_string(), "evt_1Sx00002ExampleA");
 
   std::string audit = stack_->cli({"audit", "cus_Rx7Example001", "--limit", "2"});
   auto first = json::parse(audit.substr(0, audit.find('\n')));

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -514,7 +515,10 @@ TEST_F(PortalApiTest, CustomerUpdatesGoToStripeAndAreAppliedHere) {
                            {{"Authorization", kApp}, {"Content-Type", "application/json"}});
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(json::parse(missing.body).at("error_code").as_string(), "CUSTOMER_NOT_FOUND");
-  EXPECT_EQ(c.request("GET", std::string("/api/payment/customers/") + kCustomer, "", {{"Authorization", kApp}}).status, 405);
+  // GET reads the document (ReadApiTest); any other method is 405 naming both.
+  auto wrong = c.request("DELETE", std::string("/api/payment/customers/") + kCustomer, "", {{"Authorization", kApp}});
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.headers["allow"], "GET, POST");
 }
 
 TEST_F(PortalApiTest, ConfigurationsRoundTripWithBrandingAndACacheTheWebhookDrops) {
@@ -666,6 +670,178 @@ TEST_F(PortalApiTest, MalformedStripeAnswersAre5xxInTheErrorFormatAndNothingDies
   }
   auto healthy = get_return(query);
   EXPECT_EQ(healthy.status, 200) << healthy.body;
+}
+
+}  // namespace
+}  // namespace stripe_sync
+
+namespace stripe_sync {
+namespace {
+
+// The app's read side: Stripe's example events applied through the one path, then read back as
+// typed JSON and compared field by field with the events they came from.
+class ReadApiTest : public PortalApiTest {
+ protected:
+  void apply_fixtures() {
+    auto client = redis_.client();
+    EventStore store(*client, StoreConfig{});
+    for (const char* f : {"customer.created.json", "customer.updated.json", "customer.subscription.updated.json",
+                          "payment_method.attached.json", "invoice.created.json", "invoice.finalized.json",
+                          "invoice.payment_succeeded.json", "invoice.voided.json", "invoice.marked_uncollectible.json",
+                          "entitlements.active_entitlement_summary.updated.json", "price.updated.json",
+                          "product.updated.json"}) {
+      ChangeRecord r;
+      ASSERT_EQ(extract_change(test::read_fixture(std::string("events/") + f), r).status, ExtractStatus::record) << f;
+      ASSERT_TRUE(store.apply(std::span(&r, 1), 1795500000123)) << f;
+    }
+  }
+  test::HttpResult get(const std::string& target, std::map<std::string, std::string> headers = {}) {
+    test::HttpClient c(port_);
+    headers["Authorization"] = kApp;
+    return c.request("GET", target, "", headers);
+  }
+};
+
+TEST_F(ReadApiTest, TheCustomerDocumentHasStripesTypesAndValues) {
+  apply_fixtures();
+  start();
+  auto res = get(std::string("/api/payment/customers/") + kCustomer);
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto doc = json::parse(res.body).as_object();
+  // The customer: as its newest event has it, typed.
+  const auto src = fixture_object("customer.updated.json");
+  const auto& c = doc.at("customer").as_object();
+  for (const char* f : {"id", "email", "name", "phone", "address", "livemode", "metadata", "balance"}) {
+    EXPECT_EQ(c.at(f), src.at(f)) << "customer." << f;
+  }
+  EXPECT_EQ(c.at("default_payment_method"), src.at("invoice_settings").at("default_payment_method"));
+  EXPECT_EQ(c.at("deleted"), json::value(false));
+  EXPECT_TRUE(c.at("livemode").is_bool());
+  // The subscription, its item named by the synced price and product.
+  const auto sub_src = fixture_object("customer.subscription.updated.json");
+  ASSERT_EQ(doc.at("subscriptions").as_array().size(), 1u);
+  const auto& s = doc.at("subscriptions").as_array()[0].as_object();
+  for (const char* f : {"id", "status", "cancel_at_period_end", "cancel_at", "billing_cycle_anchor", "collection_method",
+                        "latest_invoice", "trial_end", "metadata", "created"}) {
+    EXPECT_EQ(s.at(f), sub_src.at(f)) << "subscription." << f;
+  }
+  const auto& item = s.at("items").as_array()[0].as_object();
+  EXPECT_EQ(item.at("price").as_string(), "price_1Rx7ExamplePro");
+  EXPECT_EQ(item.at("quantity").as_int64(), 1);
+  EXPECT_EQ(item.at("price_nickname"), fixture_object("price.updated.json").at("nickname"));
+  EXPECT_EQ(item.at("product_name"), fixture_object("product.updated.json").at("name"));
+  // The payment method, and which one is the default.
+  ASSERT_EQ(doc.at("payment_methods").as_array().size(), 1u);
+  const auto& pm = doc.at("payment_methods").as_array()[0].as_object();
+  EXPECT_EQ(pm.at("card_last4"), fixture_object("payment_method.attached.json").at("card").at("last4"));
+  EXPECT_EQ(pm.at("card_exp_year"), fixture_object("payment_method.attached.json").at("card").at("exp_year"));
+  EXPECT_EQ(pm.at("default"), json::value(true));
+  // The active entitlements.
+  EXPECT_EQ(doc.at("entitlements").at("active"), (json::array{"priority-support", "advanced-reports"}));
+  // The invoices, newest first, each as its newest event has it.
+  std::vector<std::pair<std::int64_t, std::string>> by_created;
+  std::map<std::string, json::object> newest;
+  for (const char* f : {"invoice.payment_succeeded.json", "invoice.voided.json", "invoice.marked_uncollectible.json"}) {
+    auto o = fixture_object(f);
+    by_created.emplace_back(o.at("created").as_int64(), std::string(o.at("id").as_string()));
+    newest[std::string(o.at("id").as_string())] = o;
+  }
+  std::sort(by_created.rbegin(), by_created.rend());
+  const auto& invoices = doc.at("invoices").as_array();
+  ASSERT_EQ(invoices.size(), by_created.size());
+  for (std::size_t i = 0; i < invoices.size(); ++i) {
+    const auto& inv = invoices[i].as_object();
+    EXPECT_EQ(inv.at("id").as_string(), by_created[i].second);
+    const auto& src_inv = newest[by_created[i].second];
+    for (const char* f : {"status", "amount_due", "amount_paid", "amount_remaining", "currency", "number", "livemode",
+                          "hosted_invoice_url", "status_transitions", "due_date", "created"}) {
+      EXPECT_EQ(inv.at(f), src_inv.at(f)) << inv.at("id") << "." << f;
+    }
+  }
+  // Our bookkeeping apart from Stripe's fields.
+  const auto& sync = doc.at("_sync").as_object();
+  EXPECT_EQ(sync.at("event").as_string(), "evt_1Sx00002ExampleA");
+  EXPECT_EQ(sync.at("synced_ms").as_int64(), 1795500000123);
+  EXPECT_EQ(sync.at("revalidate_pending"), json::value(false));
+  EXPECT_EQ(std::to_string(sync.at("version").as_int64()), hget("stripe:{cus_Rx7Example001}:customer", "_v"));
+  EXPECT_FALSE(c.contains("_v"));
+}
+
+TEST_F(ReadApiTest, TheDocumentHasAnETagAndAnswers304UntilTheStateChanges) {
+  apply_fixtures();
+  start();
+  const std::string path = std::string("/api/payment/customers/") + kCustomer;
+  auto first = get(path);
+  ASSERT_EQ(first.status, 200);
+  const std::string etag = first.headers["etag"];
+  ASSERT_FALSE(etag.empty());
+  EXPECT_EQ(get(path).headers["etag"], etag);  // equal state, equal tag
+  auto cached = get(path, {{"If-None-Match", etag}});
+  EXPECT_EQ(cached.status, 304);
+  EXPECT_TRUE(cached.body.empty());
+  EXPECT_EQ(get(path, {{"If-None-Match", "\"other\", W/" + etag}}).status, 304);
+  EXPECT_EQ(get(path, {{"If-None-Match", "\"other\""}}).status, 200);
+  // A newer event changes the document and its tag.
+  auto client = redis_.client();
+  EventStore store(*client, StoreConfig{});
+  auto ev = json::parse(test::read_fixture("events/customer.updated.json"));
+  ev.as_object()["id"] = "evt_newer";
+  ev.as_object()["created"] = ev.at("created").as_int64() + 10;
+  ev.at("data").at("object").as_object()["email"] = "jordan.newer@example.com";
+  ChangeRecord r;
+  ASSERT_EQ(extract_change(json::serialize(ev), r).status, ExtractStatus::record);
+  ASSERT_TRUE(store.apply(std::span(&r, 1), 1));
+  auto changed = get(path, {{"If-None-Match", etag}});
+  EXPECT_EQ(changed.status, 200);
+  EXPECT_NE(changed.headers["etag"], etag);
+  EXPECT_EQ(json::parse(changed.body).at("customer").at("email").as_string(), "jordan.newer@example.com");
+}
+
+TEST_F(ReadApiTest, UnknownCustomersAndBadIdsGetClearErrors) {
+  apply_fixtures();
+  start();
+  auto missing = get("/api/payment/customers/cus_nobody");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(json::parse(missing.body).at("error_code").as_string(), "CUSTOMER_NOT_FOUND");
+  EXPECT_EQ(get("/api/payment/customers/cus_nobody/invoices").status, 404);
+  auto bad = get("/api/payment/customers/prod_x");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body).at("error_code").as_string(), "BAD_REQUEST");
+  test::HttpClient anonymous(port_);
+  EXPECT_EQ(anonymous.request("GET", std::string("/api/payment/customers/") + kCustomer, "", {}).status, 401);
+}
+
+TEST_F(ReadApiTest, AnEntitlementCheckIsActiveOrNot) {
+  apply_fixtures();
+  start();
+  const std::string base = std::string("/api/payment/customers/") + kCustomer + "/entitlements/";
+  auto yes = get(base + "priority-support");
+  ASSERT_EQ(yes.status, 200) << yes.body;
+  EXPECT_EQ(json::parse(yes.body), (json::value(json::object{{"success", true}, {"active", true}})));
+  EXPECT_EQ(json::parse(get(base + "sso").body).at("active"), json::value(false));
+  EXPECT_EQ(json::parse(get("/api/payment/customers/cus_nobody/entitlements/sso").body).at("active"), json::value(false));
+}
+
+TEST_F(ReadApiTest, TheInvoiceHistoryPagesNewestFirst) {
+  apply_fixtures();
+  start();
+  const std::string base = std::string("/api/payment/customers/") + kCustomer + "/invoices";
+  auto all = json::parse(get(base).body).as_object();
+  ASSERT_EQ(all.at("data").as_array().size(), 3u);
+  EXPECT_EQ(all.at("has_more"), json::value(false));
+  std::vector<std::string> ids;
+  for (const auto& i : all.at("data").as_array()) ids.emplace_back(i.at("id").as_string());
+  auto first = json::parse(get(base + "?limit=2").body).as_object();
+  ASSERT_EQ(first.at("data").as_array().size(), 2u);
+  EXPECT_EQ(first.at("has_more"), json::value(true));
+  EXPECT_EQ(first.at("data").as_array()[1].at("id").as_string(), ids[1]);
+  auto second = json::parse(get(base + "?limit=2&starting_after=" + ids[1]).body).as_object();
+  ASSERT_EQ(second.at("data").as_array().size(), 1u);
+  EXPECT_EQ(second.at("data").as_array()[0].at("id").as_string(), ids[2]);
+  EXPECT_EQ(second.at("has_more"), json::value(false));
+  EXPECT_EQ(get(base + "?limit=0").status, 400);
+  EXPECT_EQ(get(base + "?limit=abc").status, 400);
+  EXPECT_EQ(get(base + "?starting_after=evil").status, 400);
 }
 
 }  // namespace

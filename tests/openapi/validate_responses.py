@@ -84,6 +84,13 @@ def main():
             path, method, status = r["path"], r["method"].lower(), r["status"]
             if path == "/metrics":
                 continue  # Prometheus text, not JSON
+            if status == 304:
+                # Not Modified has no body by definition; it must be documented and empty.
+                op = next((item[method] for pattern, item in routes if pattern.match(path) and method in item), None)
+                if op is None or "304" not in op["responses"] or r["body"]:
+                    failures.append(f"{method.upper()} {path} 304: undocumented, or with a body")
+                checked += 1
+                continue
             try:
                 body = json.loads(r["body"])
             except ValueError:

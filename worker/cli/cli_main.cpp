@@ -15,7 +15,7 @@ constexpr const char* kUsage =
     "Commands:\n"
     "  broker   run the embedded, in-memory Kafka-protocol broker for local runs and tests\n"
     "  sign     print a Stripe-Signature header for the payload on stdin\n"
-    "  state    state customer <cus_id>: the customer, subscriptions and payment methods as JSON\n"
+    "  state    state customer <cus_id>: the customer's synced state as one typed JSON document\n"
     "  audit    audit <cus_id> [--limit N]: the customer's audit trail, newest first\n"
     "  dlq      dlq list | dlq replay [--event-id ID]... [--type T] [--since ISO8601] [--dry-run]\n"
     "  backfill backfill --since <ISO8601|duration> [--type T]... | backfill --undelivered:\n"

@@ -9,7 +9,7 @@
 
 #include "common/core/config.hpp"
 #include "common/billing/event_store.hpp"
-#include "common/billing/state_reader.hpp"
+#include "common/billing/customer_document.hpp"
 #include "common/redis/redis_client.hpp"
 #include "worker/cli/cli_commands.hpp"
 
@@ -23,24 +23,6 @@ const SettingSpec kStateSettings[] = {
     kRedisPrefixSetting,
     {"", "20", "audit: how many entries, newest first", false, false, "limit"},
 };
-
-// Fields kept as JSON text in Redis come back as JSON, not as strings in strings.
-bool is_json_field(std::string_view name) { return name == "address" || name == "items"; }
-
-json::value fields_to_json(const ObjectFields& fields) {
-  if (fields.empty()) return nullptr;
-  json::object o;
-  for (const auto& [k, val] : fields) {
-    if (is_json_field(k) && !val.empty()) {
-      boost::system::error_code ec;
-      json::value parsed = json::parse(val, ec);
-      o[k] = ec ? json::value(val) : parsed;
-    } else {
-      o[k] = val;
-    }
-  }
-  return o;
-}
 
 RedisValue must(Result<RedisValue> v, const RedisClient& c) {
   if (!v) throw std::runtime_error(c.last_error());
@@ -68,11 +50,6 @@ Loaded load(const std::vector<std::string>& args, const char* usage) {
   return {std::move(s), std::move(redis), std::move(keys), std::move(customer)};
 }
 
-json::array members_of(const std::map<std::string, ObjectFields>& objects) {
-  json::array out;
-  for (const auto& [id, fields] : objects) out.push_back(fields_to_json(fields));  // by id
-  return out;
-}
 }  // namespace
 
 int run_state(const std::vector<std::string>& args) {
@@ -80,15 +57,17 @@ int run_state(const std::vector<std::string>& args) {
     throw ConfigError("usage: stripe-sync state customer <cus_id>");
   }
   auto l = load({args.begin() + 1, args.end()}, "stripe-sync state customer <cus_id>\n\n"
-                "Prints the customer, their live subscriptions and payment methods as one JSON document.");
-  auto state = read_customer_state(*l.redis, l.keys, l.customer, SyncFields::keep);
-  if (!state) throw std::runtime_error(state.error().message);
-  json::object doc;
-  doc["customer"] = fields_to_json(state->customer);
-  doc["subscriptions"] = members_of(state->subscriptions);
-  doc["payment_methods"] = members_of(state->payment_methods);
-  std::cout << json::serialize(doc) << "\n";
-  return doc["customer"].is_null() && doc["subscriptions"].as_array().empty() ? 3 : 0;
+                "Prints the customer's synced state as one typed JSON document, the same one\n"
+                "GET /api/payment/customers/{id} answers: the customer, live subscriptions, payment\n"
+                "methods, active entitlements, newest invoices, and _sync. Exit 3: no such customer.");
+  auto doc = read_customer_document(*l.redis, l.keys, l.customer);
+  if (!doc) throw std::runtime_error(doc.error().message);
+  if (!*doc) {
+    std::cout << "null\n";
+    return 3;
+  }
+  std::cout << json::serialize(**doc) << "\n";
+  return 0;
 }
 
 int run_audit(const std::vector<std::string>& args) {

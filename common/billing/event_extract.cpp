@@ -466,6 +466,7 @@ constexpr std::string_view kBooleanFields[] = {"livemode", "cancel_at_period_end
                                                "is_default", "deleted"};
 
 FieldType type_of_field(const FieldSpec& f) {
+  if (f.render == Render::period_start || f.render == Render::period_end) return FieldType::integer;
   if (f.render != Render::text) return FieldType::json;
   for (std::string_view n : kIntegerFields)
     if (n == f.name) return FieldType::integer;

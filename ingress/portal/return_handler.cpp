@@ -2,11 +2,14 @@
 // customer, their subscriptions and payment methods are fetched from Stripe (all of it before
 // anything is written), applied as return-sync snapshots through the one apply path, and the
 // changes are told against the state recorded when the session was created.
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
 
+#include "common/billing/customer_document.hpp"
 #include "common/billing/event_extract.hpp"
+#include "common/billing/snapshots.hpp"
 #include "common/billing/state_reader.hpp"
 #include "common/billing/subscription_rules.hpp"
 #include "common/core/log.hpp"
@@ -51,7 +54,19 @@ Answer PortalApi::handle_return(const PortalRequest& request) {
   json::array subs, pms;
   StripeResult subs_r = cust.ok() ? stripe_list_all(stripe_waiting_, "/v1/subscriptions", {{"customer", customer}, {"status", "all"}}, subs) : cust;
   StripeResult pms_r = subs_r.ok() ? stripe_list_all(stripe_waiting_, "/v1/customers/" + customer + "/payment_methods", {}, pms) : subs_r;
-  if (!cust.ok() || !subs_r.ok() || !pms_r.ok()) {
+  // The newest invoices (one page: the history before them is already here) and the active
+  // entitlements, which the portal's changes move.
+  StripeResult invs_r = pms_r.ok() ? stripe_waiting_.get("/v1/invoices", {{"customer", customer}, {"limit", static_cast<std::int64_t>(kDocumentInvoices)}}) : pms_r;
+  json::array invoices, entitlements;
+  if (invs_r.ok()) {
+    boost::system::error_code ec;
+    json::value list = json::parse(invs_r.body, ec);
+    const json::value* data = !ec && list.is_object() ? list.as_object().if_contains("data") : nullptr;
+    if (data == nullptr || !data->is_array()) invs_r.error = StripeError::bad_answer;
+    else invoices = data->as_array();
+  }
+  StripeResult ents_r = invs_r.ok() ? stripe_list_all(stripe_waiting_, "/v1/entitlements/active_entitlements", {{"customer", customer}}, entitlements) : invs_r;
+  if (!cust.ok() || !subs_r.ok() || !pms_r.ok() || !invs_r.ok() || !ents_r.ok()) {
     log::warn("portal return: Stripe fetch failed", {{"customer", customer}, {"session", session_id}});
     return error(ErrorCode::sync_failed, "could not fetch the customer's billing state from Stripe; nothing was changed");
   }
@@ -78,6 +93,9 @@ Answer PortalApi::handle_return(const PortalRequest& request) {
   for (const auto& p : pms) {
     if (auto* r = add(json::serialize(p), pms_r.date_unix)) after.payment_methods[r->object_id] = fields_of(*r);
   }
+  for (const auto& i : invoices) add(json::serialize(i), invs_r.date_unix);
+  const std::string livemode = after.customer.count("livemode") ? after.customer.at("livemode") : "false";
+  add(entitlement_summary_json(customer, entitlements, livemode == "true"), ents_r.date_unix);
   // Attached before, absent now: detached in the portal.
   for (const auto& [id, fields] : before.payment_methods) {
     if (after.payment_methods.count(id)) continue;

@@ -16,6 +16,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -26,6 +27,7 @@
 #include "common/stripe/signature.hpp"
 #include "tests/support/fake_stripe.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/support/record_log.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/stack.hpp"
 
@@ -44,7 +46,7 @@ int env_int(const char* name, int fallback) {
 
 test::StackBinaries binaries() { return {STRIPE_SYNC_CLI, STRIPE_INGRESS_BIN, STRIPE_WORKER_BIN}; }
 
-enum class Kind { customer, subscription, payment_method };
+enum class Kind { customer, subscription, payment_method, invoice, entitlements, price };
 
 struct Event {
   std::string id, customer, object_id, body;
@@ -55,6 +57,7 @@ struct Event {
   std::map<std::string, std::string> expect;  // stored fields it sets
   bool tombstone = false;
   std::optional<bool> live;  // index membership it implies
+  std::optional<std::vector<std::string>> members;  // entitlements: the active lookup keys
 };
 
 // Stripe-shaped events, from the fixtures, for one customer's life.
@@ -130,6 +133,50 @@ class Generator {
       t += 1;
       out.push_back(sub_event(id(), "customer.subscription.deleted", t, cus, sub, "canceled", status, 0));
     }
+    // An invoice's life, draft to paid or void, with a failed attempt between; some steps in the
+    // same second. Its rank is its status (draft 1, open 2, paid or void 4).
+    {
+      const std::string in = "in_chaos" + std::to_string(c);
+      const std::int64_t invoice_created = t + 1;
+      t += 1;
+      out.push_back(invoice_event(id(), "invoice.created", t, cus, in, invoice_created, "draft", 0, -1, 0));
+      t += pick(1, 2);
+      out.push_back(invoice_event(id(), "invoice.finalized", t, cus, in, invoice_created, "open", 0, -1, 0));
+      if (chance(50)) t += 1;  // else: the failed attempt in the same second as the finalize
+      out.push_back(invoice_event(id(), "invoice.payment_failed", t, cus, in, invoice_created, "open", 1, 0, 1));
+      t += chance(30) ? 0 : 1;
+      bool voided = chance(25);
+      out.push_back(invoice_event(id(), voided ? "invoice.voided" : "invoice.paid", t, cus, in, invoice_created,
+                                  voided ? "void" : "paid", voided ? 1 : 2, -1, 2));
+    }
+    // The active entitlements, changed two or three times, sometimes twice in one second.
+    {
+      std::vector<std::string> keys;
+      int changes = pick(2, 3);
+      for (int k = 0; k < changes; ++k) {
+        std::vector<std::string> next = keys;
+        next.push_back("feature-" + std::to_string(k));
+        if (k == 2) next.erase(next.begin());
+        bool same_second = k > 0 && chance(30);
+        if (!same_second) t += 1;
+        out.push_back(entitlements_event(id(), t, cus, next, keys, same_second ? k : 0));
+        keys = next;
+      }
+    }
+    // Every fifth customer's plan: a price, account-wide, keyed by its own id.
+    if (c % 5 == 0) {
+      const std::string price = "price_chaos" + std::to_string(c);
+      t += 1;
+      out.push_back(price_event(id(), "price.created", t, price, "Plan " + std::to_string(c), "", 0));
+      std::string nickname = "Plan " + std::to_string(c);
+      const int updates_of_price = pick(1, 3);
+      for (int k = 1; k <= updates_of_price; ++k) {
+        t += 1;
+        std::string next = nickname + " v" + std::to_string(k);
+        out.push_back(price_event(id(), "price.updated", t, price, next, nickname, 0));
+        nickname = next;
+      }
+    }
     // The customer deleted at the end, for some.
     if (chance(10)) {
       t += 1;
@@ -167,7 +214,8 @@ class Generator {
     e.stamp = created * 10 + rank;
     e.order = order;
     e.object = ev["data"].as_object()["object"].as_object();
-    e.object_id = std::string(e.object["id"].as_string());
+    // The entitlement summary has no id: its records are the customer's "entitlements".
+    e.object_id = kind == Kind::entitlements ? std::string("entitlements") : std::string(e.object["id"].as_string());
     e.body = json::serialize(ev);
     return e;
   }
@@ -226,6 +274,63 @@ class Generator {
     return e;
   }
 
+  Event invoice_event(const std::string& id, const std::string& type, std::int64_t t, const std::string& cus,
+                      const std::string& in, std::int64_t created, const std::string& status, int attempts,
+                      int previous_attempts, int order) {
+    json::object ev = base("invoice.finalized.json");
+    json::object& data = ev["data"].as_object();
+    data.erase("previous_attributes");
+    json::object& o = data["object"].as_object();
+    o["id"] = in;
+    o["customer"] = cus;
+    o["status"] = status;
+    o["attempt_count"] = attempts;
+    o["created"] = created;
+    if (previous_attempts >= 0) data["previous_attributes"] = json::object{{"attempt_count", previous_attempts}};
+    const int rank = status == "draft" ? 1 : status == "open" ? 2 : 4;
+    Event e = finish(ev, id, type, t, cus, Kind::invoice, rank, order);
+    e.expect = {{"status", status}, {"attempt_count", std::to_string(attempts)}, {"deleted", "0"}};
+    return e;
+  }
+
+  Event entitlements_event(const std::string& id, std::int64_t t, const std::string& cus,
+                           const std::vector<std::string>& keys, const std::vector<std::string>& previous, int order) {
+    json::object ev = base("entitlements.active_entitlement_summary.updated.json");
+    json::object& data = ev["data"].as_object();
+    auto list = [&](const std::vector<std::string>& ks) {
+      json::array a;
+      for (const auto& k : ks) {
+        a.push_back(json::object{{"id", "ent_" + cus + "_" + k}, {"object", "entitlements.active_entitlement"},
+                                 {"feature", "feat_" + k}, {"livemode", false}, {"lookup_key", k}});
+      }
+      return a;
+    };
+    json::object& o = data["object"].as_object();
+    o["customer"] = cus;
+    o["entitlements"].as_object()["data"] = list(keys);
+    data["previous_attributes"] = json::object{{"entitlements", json::object{{"data", list(previous)}}}};
+    Event e = finish(ev, id, "entitlements.active_entitlement_summary.updated", t, cus, Kind::entitlements, 2, order);
+    std::string text = "[";
+    for (std::size_t i = 0; i < keys.size(); ++i) text += (i ? ",\"" : "\"") + keys[i] + "\"";
+    e.expect = {{"lookup_keys", text + "]"}};
+    e.members = keys;
+    return e;
+  }
+
+  Event price_event(const std::string& id, const std::string& type, std::int64_t t, const std::string& price,
+                    const std::string& nickname, const std::string& previous, int order) {
+    json::object ev = base("price.updated.json");
+    json::object& data = ev["data"].as_object();
+    data.erase("previous_attributes");
+    json::object& o = data["object"].as_object();
+    o["id"] = price;
+    o["nickname"] = nickname;
+    if (!previous.empty()) data["previous_attributes"] = json::object{{"nickname", previous}};
+    Event e = finish(ev, id, type, t, price, Kind::price, type == "price.created" ? 1 : 2, order);
+    e.expect = {{"nickname", nickname}, {"deleted", "0"}};
+    return e;
+  }
+
   std::mt19937 rng_;
   std::map<std::string, json::object> cache_;
   std::vector<std::size_t> early_, late_;
@@ -236,9 +341,15 @@ std::string object_key(const Event& e) {
     case Kind::customer: return "customer";
     case Kind::subscription: return "subscription:" + e.object_id;
     case Kind::payment_method: return "payment_method:" + e.object_id;
+    case Kind::invoice: return "invoice:" + e.object_id;
+    case Kind::entitlements: return "entitlements";
+    case Kind::price: return "price";
   }
   return {};
 }
+
+// Where the fake Stripe finds an object's final state: by its id, or the customer's summary.
+std::string final_key(const Event& e) { return e.kind == Kind::entitlements ? "entitlements/" + e.customer : e.object_id; }
 
 // The truth: per object, its newest event (stamp, then place in its same-second chain).
 struct Model {
@@ -312,7 +423,7 @@ TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
   {
     Model all = model_of(plan);
     for (auto& [cus, objects] : all.newest)
-      for (auto& [key, e] : objects) final_of[e->object_id] = e;
+      for (auto& [key, e] : objects) final_of[final_key(*e)] = e;
   }
   test::FakeStripe stripe([&](const test::FakeRequest& q) -> test::FakeResponse {
     std::map<std::string, std::string> date{{"Date", http_date(test::unix_now())}};
@@ -326,6 +437,16 @@ TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
     };
     const std::string prefix = "/v1/customers/";
     if (q.path == "/v1/subscriptions") return list(Kind::subscription, q.param("customer"), false);
+    if (q.path == "/v1/entitlements/active_entitlements") {
+      auto it = final_of.find("entitlements/" + q.param("customer"));
+      json::value data = it == final_of.end() ? json::value(json::array{}) : it->second->object.at("entitlements").at("data");
+      return {200, json::serialize(json::object{{"object", "list"}, {"has_more", false}, {"data", data}}), date};
+    }
+    for (const char* kept : {"/v1/invoices/", "/v1/prices/"}) {
+      if (q.path.rfind(kept, 0) != 0) continue;
+      auto it = final_of.find(q.path.substr(std::strlen(kept)));
+      if (it != final_of.end()) return {200, json::serialize(it->second->object), date};
+    }
     if (q.path.rfind(prefix, 0) == 0 && q.path.ends_with("/payment_methods")) {
       return list(Kind::payment_method, q.path.substr(prefix.size(), q.path.size() - prefix.size() - 16), true);
     }
@@ -503,6 +624,22 @@ TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
             if (report) ADD_FAILURE() << hash << " " << field << ": want " << want << " (" << e->id << "), have " << have;
           }
         }
+        if (e->members) {
+          auto v = redis->command({"SMEMBERS", "stripe:{" + cus + "}:entitlements:active"});
+          std::set<std::string> have, want(e->members->begin(), e->members->end());
+          if (v) for (const auto& m : v->elements) have.insert(m.str);
+          if (have != want) {
+            ++bad;
+            if (report) ADD_FAILURE() << cus << ": active entitlements differ from " << e->id;
+          }
+        }
+        if (e->kind == Kind::invoice) {
+          auto v = redis->command({"ZSCORE", "stripe:{" + cus + "}:invoices", e->object_id});
+          if (!v || v->str.empty()) {
+            ++bad;
+            if (report) ADD_FAILURE() << cus << ": " << e->object_id << " is not in the history";
+          }
+        }
         if (e->live) {
           std::string set = e->kind == Kind::subscription ? "subscriptions" : "payment_methods";
           auto v = redis->command({"SISMEMBER", "stripe:{" + cus + "}:" + set, e->object_id});
@@ -517,6 +654,7 @@ TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
   };
   test::eventually([&] { return compare(false) == 0; }, 60s);
   mismatches = compare(true);
+  test::record_redis_records(*redis);  // validated against schemas/records/ (records_validate)
 
   // The audit: no event twice, and per object the applied stamps never go down (no stale write).
   int audit_duplicates = 0, stale_writes = 0;

@@ -15,6 +15,7 @@
 #include "common/stripe/signature.hpp"
 #include "common/kafka/topic_reader.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/support/record_log.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/stack.hpp"
 
@@ -351,6 +352,7 @@ class Pipeline : public ::testing::Test {
     }
     EXPECT_EQ(mismatches, 0);
     EXPECT_EQ(topic_message_count(stack_->bootstrap(), "stripe.events.dlq"), 0);
+    test::record_redis_records(*redis);  // validated against schemas/records/ (records_validate)
   }
 
   void shuffled_events_with_duplicates_end_in_the_newest_state() {
@@ -443,6 +445,10 @@ TEST_F(Pipeline, EventThatCanNeverApplyGoesToTheDlqAndReplayPutsItBack) {
   EXPECT_EQ(dead[0].header("dlq-source-partition"), std::to_string(read_topic(stack_->bootstrap(), "stripe.events")[0].partition));
   EXPECT_EQ(dead[0].header("dlq-source-offset"), "0");
   EXPECT_FALSE(dead[0].header("dlq-at-ms").empty());
+  test::record_kafka_headers("dlq_headers", {dead[0].headers.begin(), dead[0].headers.end()});
+  for (const auto& m : read_topic(stack_->bootstrap(), "stripe.events")) {
+    test::record_kafka_headers("kafka_headers", {m.headers.begin(), m.headers.end()});
+  }
 
   std::string listed = stack_->cli({"dlq", "list"});
   auto entry = json::parse(listed.substr(0, listed.find('\n')));

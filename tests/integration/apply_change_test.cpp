@@ -12,6 +12,7 @@
 #include "common/billing/event_extract.hpp"
 #include "common/redis/redis_probe.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/support/record_log.hpp"
 #include "tests/support/redis_server.hpp"
 
 namespace stripe_sync {
@@ -366,6 +367,7 @@ TEST_F(ApplyChange, EveryExampleEventApplies) {
   EXPECT_EQ(hget(keys.product("prod_Rx7ExamplePro"), "name"), "Pro");
   EXPECT_EQ(hget(keys.checkout_session("cus_Rx7Example001", "cs_test_a1Rx7ExampleCheckout1"), "subscription"),
             "sub_1Rx7ExampleSub1");
+  test::record_redis_records(*client_);  // every kind's record, validated by records_validate
 }
 
 // The case: whatever arrives later, a voided invoice stays voided.

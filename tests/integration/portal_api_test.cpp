@@ -44,7 +44,7 @@ json::object fixture_object(const std::string& name) {
 struct Account {
   std::mutex mutex;
   json::object customer = fixture_object("customer.created.json");
-  std::map<std::string, json::object> subscriptions, payment_methods;
+  std::map<std::string, json::object> subscriptions, payment_methods, invoices, entitlements;
   std::map<std::string, json::object> configurations;
   int configuration_lists = 0;
   int fail_session_creates = 0;  // answer 500 this many times first
@@ -191,6 +191,14 @@ class PortalApiTest : public ::testing::Test {
       return {200, json::serialize(account_.customer)};
     }
     if (q.method == "GET" && q.path == "/v1/subscriptions") return list(account_.subscriptions);
+    if (q.method == "GET" && q.path == "/v1/invoices") {
+      if (q.param("customer") != kCustomer || q.param("limit") != "10") return {400, test::stripe_error_body("invalid_request_error", "unexpected query")};
+      return list(account_.invoices);
+    }
+    if (q.method == "GET" && q.path == "/v1/entitlements/active_entitlements") {
+      if (q.param("customer") != kCustomer) return {400, test::stripe_error_body("invalid_request_error", "unexpected query")};
+      return list(account_.entitlements);
+    }
     if (q.method == "GET" && q.path == std::string("/v1/customers/") + kCustomer + "/payment_methods") {
       return list(account_.payment_methods);
     }
@@ -292,9 +300,15 @@ TEST_F(PortalApiTest, AReturnReportsExactlyWhatChangedAndUpdatesRedis) {
   auto session = post_session({{"customer_id", kCustomer}, {"workflow_type", "payment_update"}});
   ASSERT_EQ(session.status, 200) << session.body;
   {
-    // Meanwhile, in the portal: the subscription is canceled.
+    // Meanwhile, in the portal: the subscription is canceled, its last invoice voided, and the
+    // features it gave are gone but one.
     std::lock_guard lock(account_.mutex);
     account_.subscriptions[kSub]["status"] = "canceled";
+    json::object inv = fixture_object("invoice.finalized.json");
+    inv["status"] = "void";
+    account_.invoices[std::string(inv.at("id").as_string())] = inv;
+    account_.entitlements["ent_1"] = json::object{{"id", "ent_1"}, {"object", "entitlements.active_entitlement"},
+                                                  {"feature", "feat_1"}, {"livemode", false}, {"lookup_key", "basic"}};
   }
   auto res = get_return(return_query(session));
   ASSERT_EQ(res.status, 200) << res.body;
@@ -319,6 +333,13 @@ TEST_F(PortalApiTest, AReturnReportsExactlyWhatChangedAndUpdatesRedis) {
   ASSERT_TRUE(members);
   ASSERT_EQ(members->elements.size(), 1u);
   EXPECT_EQ(members->elements[0].str, "pm_new");
+  // The newest invoices and the active entitlements came back too.
+  EXPECT_EQ(hget(base + "invoice:in_1Rx7ExampleInv1", "status"), "void");
+  EXPECT_EQ(redis_.client()->command({"ZCARD", base + "invoices"})->integer, 1);
+  auto active = redis_.client()->command({"SMEMBERS", base + "entitlements:active"});
+  ASSERT_TRUE(active);
+  ASSERT_EQ(active->elements.size(), 1u);
+  EXPECT_EQ(active->elements[0].str, "basic");
 
   // Counted once, answered the same way again.
   std::string session_id = return_query(session).substr(std::string("session_id=").size());

@@ -4,7 +4,10 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <fstream>
 #include <functional>
+#include <iterator>
+#include <set>
 #include <map>
 
 #include "tests/support/fixtures.hpp"
@@ -410,6 +413,48 @@ TEST(EventExtract, ASnapshotOfABrokenShapeIsRefusedToo) {
   auto x = extract_snapshot(R"({"id":"sub_1","object":"subscription","customer":"cus_1"})", 5, "s", "return-sync", r);
   EXPECT_EQ(x.status, ExtractStatus::permanent);
   EXPECT_EQ(x.reason, "invalid_shape");
+}
+
+}  // namespace
+}  // namespace stripe_sync
+
+namespace stripe_sync {
+namespace {
+
+// schemas/records/ describes each hash exactly as the kind tables write it: the same fields (and
+// ours, prefixed _), JSON where the table renders JSON, integers and booleans where it says so.
+TEST(EventExtract, TheRecordSchemasListExactlyTheStoredFields) {
+  const std::pair<ObjectKind, const char*> kinds[] = {
+      {ObjectKind::customer, "customer"},         {ObjectKind::subscription, "subscription"},
+      {ObjectKind::payment_method, "payment_method"}, {ObjectKind::invoice, "invoice"},
+      {ObjectKind::entitlement_summary, "entitlements"}, {ObjectKind::checkout_session, "checkout_session"},
+      {ObjectKind::price, "price"},               {ObjectKind::product, "product"},
+      {ObjectKind::portal_session, "portal_session"}, {ObjectKind::portal_configuration, "portal_configuration"}};
+  for (const auto& [kind, file] : kinds) {
+    std::ifstream in(std::string(STRIPE_SYNC_SCHEMAS_DIR) + "/records/" + file + ".schema.json");
+    ASSERT_TRUE(in) << file;
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto schema = boost::json::parse(text).as_object();
+    const auto& props = schema.at("properties").as_object();
+    std::set<std::string> in_schema, in_table;
+    for (const auto& p : props) {
+      if (!p.key().starts_with("_")) in_schema.emplace(p.key());
+    }
+    for (const StoredField& f : stored_fields(kind)) {
+      in_table.emplace(f.name);
+      const auto* p = props.if_contains(f.name);
+      ASSERT_NE(p, nullptr) << file << "." << f.name;
+      const auto& o = p->as_object();
+      switch (f.type) {
+        case FieldType::json: EXPECT_TRUE(o.contains("contentMediaType")) << file << "." << f.name; break;
+        case FieldType::integer: EXPECT_TRUE(o.contains("pattern")) << file << "." << f.name; break;
+        case FieldType::boolean: EXPECT_TRUE(o.contains("enum")) << file << "." << f.name; break;
+        case FieldType::string: EXPECT_EQ(o.at("type").as_string(), "string") << file << "." << f.name; break;
+      }
+    }
+    EXPECT_EQ(in_schema, in_table) << file;
+    EXPECT_EQ(schema.at("additionalProperties"), boost::json::value(false)) << file;
+  }
 }
 
 }  // namespace

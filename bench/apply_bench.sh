@@ -2,6 +2,9 @@
 # Worker apply throughput, draining a pre-filled topic into Redis, beside redis-benchmark running
 # the same Lua script (EVALSHA, pipelined like the worker's batches) against the same server.
 #   bench/apply_bench.sh [EVENTS] [CUSTOMERS] [THREADS]     (defaults 48000 1000 2)
+# FILL_KIND=subscription fills customer.subscription.updated events instead of customer.updated.
+# WORKER_BIN=path runs another build's stripe-worker (an A/B of two commits on one machine, with
+# this tree's broker, topic and Redis).
 # The embedded broker keeps ~5 MB a partition, so the topic gets 24 partitions (~2,000 events,
 # ~3 MB each) and nothing pre-filled is dropped before the worker reads it.
 # Prints both rates, their ratio, and the machine. Everything runs on this machine, on loopback.
@@ -31,12 +34,12 @@ pids+=($!)
 until [ -s "$work/bootstrap" ]; do sleep 0.1; done
 bootstrap=$(cat "$work/bootstrap")
 
-"$bin/bench/topic_fill" "$bootstrap" "$events" "$customers"
+"$bin/bench/topic_fill" "$bootstrap" "$events" "$customers" "${FILL_KIND:-customer}"
 
 # The worker drains the topic. The rate is taken between the first and the last audit entry
 # (stream ids are Redis's own millisecond clock), so group join time is not counted.
 KAFKA_BROKERS="$bootstrap" REDIS_URL="redis://127.0.0.1:$port/0" WORKER_THREADS="$threads" \
-  WORKER_BATCH="$batch" LOG_LEVEL=warn "$bin/worker/stripe-worker" 2>"$work/worker.log" &
+  WORKER_BATCH="$batch" LOG_LEVEL=warn "${WORKER_BIN:-$bin/worker/stripe-worker}" 2>"$work/worker.log" &
 worker=$!
 pids+=($worker)
 count_lua="local n=0 for _,k in ipairs(redis.call('KEYS','stripe:*:audit')) do n=n+redis.call('XLEN',k) end return n"
@@ -67,12 +70,12 @@ rb=$(redis-benchmark -p "$port" -c "$threads" -P "$batch" -n "$events" -r 100000
   "stripe:{cus___rand_int__}:audit" "stripe:{cus___rand_int__}:customer" "stripe:{cus___rand_int__}:customer" \
   evt___rand_int__ customer.updated cus_x 17955000002 0 none 0 3024000 1000 1795500000000 webhook 1 \
   7 id cus_x email a@example.com name Jordan phone +1404 address '{}' default_payment_method pm_1 deleted 0 \
-  1 email old@example.com 2>&1 | tr '\r' '\n' | grep 'requests per second' | tail -1)
+  1 email old@example.com 0 0 2>&1 | tr '\r' '\n' | grep 'requests per second' | tail -1)
 rb_rate=$(echo "$rb" | grep -oE '[0-9.]+ requests per second' | awk '{print int($1)}')
 ratio=$(python3 -c "print(round($worker_rate / $rb_rate, 2))")
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 echo "machine: $(nproc) x $cpu, $(redis-server --version | cut -d' ' -f3), commit $(git rev-parse --short HEAD)"
-echo "worker: $events events, $customers customers, WORKER_THREADS=$threads, WORKER_BATCH=$batch: $worker_rate events/s (${ms} ms from first to last apply), CPU ${worker_cpu} s, peak RSS ${worker_rss} MiB"
+echo "worker: ${WORKER_BIN:-this build}, ${FILL_KIND:-customer} events: $events events, $customers customers, WORKER_THREADS=$threads, WORKER_BATCH=$batch: $worker_rate events/s (${ms} ms from first to last apply), CPU ${worker_cpu} s, peak RSS ${worker_rss} MiB"
 echo "redis-benchmark: same script, -c $threads -P $batch: $rb_rate calls/s"
 echo "ratio worker / redis-benchmark: $ratio"

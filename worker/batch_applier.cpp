@@ -3,11 +3,14 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "common/billing/envelope.hpp"
 #include "common/billing/event_extract.hpp"
+#include "common/billing/fetch_queue.hpp"
 #include "common/billing/event_store.hpp"
 #include "common/core/log.hpp"
 #include "common/core/time.hpp"
 #include "common/kafka/message_headers.hpp"
+#include "common/redis/redis_errors.hpp"
 
 namespace stripe_sync::worker {
 
@@ -24,10 +27,24 @@ bool BatchApplier::apply(const std::vector<rd_kafka_message_t*>& batch, std::str
   };
   std::vector<Dead> dead;
   std::vector<const ChangeRecord*> ambiguous;
+  std::vector<FetchRequest> fetches;  // thin notifications: objects to fetch, not records
   records.reserve(batch.size());
   for (const auto* m : batch) {
     ChangeRecord r;
     std::string_view value(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+    if (!kafka::header_value(m, "stripe-thin-type").empty()) {
+      Envelope env;
+      if (auto read = read_envelope(value, env); !read || !env.thin) {
+        dead.push_back({m, "invalid_thin", read ? "not a thin notification" : read.detail});
+      } else if (auto request = fetch_request_of(env)) {
+        fetches.push_back(std::move(*request));
+      } else {
+        counters_.ignored++;
+        metrics_.thin_notification(kThinIgnored);
+        log::debug("thin notification names nothing kept", {{"event_id", env.id}, {"type", env.type}});
+      }
+      continue;
+    }
     ExtractResult x = extract_change(value, r);
     if (x.status == ExtractStatus::record) {
       if (std::string src = kafka::header_value(m, "source"); !src.empty()) r.source = src;
@@ -84,6 +101,34 @@ bool BatchApplier::apply(const std::vector<rd_kafka_message_t*>& batch, std::str
                                    {"outcome", to_string(res.outcome)},
                                    {"partition", record_msgs[i]->partition},
                                    {"offset", record_msgs[i]->offset}});
+    }
+  }
+  // Thin notifications: their fetches are queued durably (one entry per object) before the
+  // offsets move; the fetcher does the rest.
+  if (!fetches.empty()) {
+    auto client = redis_.acquire();
+    FetchQueue queue(*client, config_.store.keys());
+    std::vector<std::vector<std::string>> args;
+    const std::int64_t now = unix_ms_now();
+    for (const auto& f : fetches) args.push_back(queue.enqueue_command(f, now));
+    std::vector<std::vector<std::string_view>> commands;
+    for (const auto& a : args) commands.emplace_back(a.begin(), a.end());
+    auto queued = client->pipeline(commands);
+    Status replicated = queued ? client->wait_replicas(config_.redis_wait_replicas, config_.redis_wait_timeout)
+                               : Status(Ok{});
+    if (!queued || !replicated) {
+      const Error& e = !queued ? queued.error() : replicated.error();
+      retry_code = e.code;
+      log::warn("redis cannot queue the thin fetches now; will retry", {{"class", e.code}, {"error", e.message}});
+      return false;
+    }
+    for (const RedisValue& v : *queued) {
+      if (v.is_error()) {
+        retry_code = classify_redis_error(v.str).code;
+        log::warn("redis refused a thin fetch; will retry", {{"class", retry_code}, {"error", v.str}});
+        return false;
+      }
+      metrics_.thin_notification(v.integer == 1 ? kThinQueued : kThinCoalesced);
     }
   }
   // Before the dead letters, so that a batch retried for a revalidation produces none twice.

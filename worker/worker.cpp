@@ -35,6 +35,7 @@
 #include "worker/dead_letter.hpp"
 #include "worker/partition_scheduler.hpp"
 #include "worker/readiness.hpp"
+#include "worker/thin_fetcher.hpp"
 #include "worker/revalidator.hpp"
 
 namespace stripe_sync::worker {
@@ -67,7 +68,7 @@ struct Worker::Impl final : kafka::RebalanceHandler {
     pc.client_id = "stripe-worker-dlq";
     pc.message_timeout = 30s;
     dlq = std::make_unique<KafkaProducer>(pc);
-    if (c.revalidate) {
+    if (!c.stripe_api_key.empty()) {
       StripeClientConfig sc;
       sc.api_base = c.stripe_api_base;
       sc.api_key = c.stripe_api_key;
@@ -77,7 +78,9 @@ struct Worker::Impl final : kafka::RebalanceHandler {
       // Revalidation spends the deployment's one Stripe budget, like the portal and backfill.
       stripe_budget = std::make_unique<StripeRateLimit>(redis, stripe_budget_config(c.stripe_api_key, c.store.prefix));
       stripe = std::make_unique<RateLimitedStripe>(*stripe_client, *stripe_budget, StripePriority::normal);
-      revalidator = std::make_unique<Revalidator>(*stripe, redis, c.store, metrics);
+      if (c.revalidate) revalidator = std::make_unique<Revalidator>(*stripe, redis, c.store, metrics);
+      // Thin notifications' fetches: queued by every worker, drained by those with a key.
+      thin_fetcher = std::make_unique<ThinFetcher>(*stripe, redis, config.store, metrics);
     }
     dead_letters = std::make_unique<DeadLetterWriter>(*dlq, c.kafka_dlq_topic);
     applier = std::make_unique<BatchApplier>(config, redis, *dead_letters, revalidator.get(), metrics, counters);
@@ -147,11 +150,13 @@ struct Worker::Impl final : kafka::RebalanceHandler {
   WorkerConfig config;
   asio::thread_pool pool;
   std::unique_ptr<KafkaProducer> dlq;
-  // WORKER_REVALIDATE only: the client, the shared budget, and the two together.
+  // With STRIPE_API_KEY: the client, the shared budget, and the two together; the revalidator
+  // (WORKER_REVALIDATE=1) and the thin path's fetcher use them.
   std::unique_ptr<StripeClient> stripe_client;
   std::unique_ptr<StripeRateLimit> stripe_budget;
   std::unique_ptr<RateLimitedStripe> stripe;
   std::unique_ptr<Revalidator> revalidator;
+  std::unique_ptr<ThinFetcher> thin_fetcher;
   std::unique_ptr<DeadLetterWriter> dead_letters;
   std::unique_ptr<BatchApplier> applier;
   ConsumerControl control{consumer};  // binds to `consumer` below: used only once it exists
@@ -176,6 +181,7 @@ void Worker::start() {
   impl_->running = true;
   impl_->poller = std::thread([this] { impl_->poll_loop(); });
   impl_->readiness->start();
+  if (impl_->thin_fetcher) impl_->thin_fetcher->start();
   log::info("worker started", {{"group", impl_->config.kafka_group}, {"topic", impl_->config.kafka_topic},
                                {"threads", impl_->config.threads}});
 }
@@ -184,6 +190,7 @@ void Worker::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   impl_->running = false;
+  if (impl_->thin_fetcher) impl_->thin_fetcher->stop();  // a fetch in flight finishes; its lease keeps the rest
   if (impl_->poller.joinable()) impl_->poller.join();
   // Apply what was fetched (Redis permitting), bounded; the rest is simply not committed.
   auto until = std::chrono::steady_clock::now() + impl_->config.drain_timeout;

@@ -23,7 +23,7 @@ const SettingSpec kSettings[] = {
     {"WORKER_FETCH_WAIT_MS", "100", "longest a fetch waits at the broker for new events (fetch.wait.max.ms); the embedded broker always waits this long on an empty partition, so local runs use 5"},
     {"WORKER_METRICS_LISTEN", "127.0.0.1:9091", "host:port serving /metrics, /healthz and /readyz; off to disable"},
     {"WORKER_REVALIDATE", "0", "1: when an event ties with a different stored one, fetch the object from Stripe"},
-    {"STRIPE_API_KEY", "", "Stripe secret key (sk_...), needed by WORKER_REVALIDATE=1", false, true},
+    {"STRIPE_API_KEY", "", "Stripe secret key (sk_...): WORKER_REVALIDATE=1 and the thin path's fetches need it", false, true},
     {"STRIPE_API_BASE", "https://api.stripe.com", "Stripe's API origin"},
     {"STRIPE_MAX_RESPONSE_BYTES", "16777216", "largest answer read from Stripe; a larger one is a failed attempt"},
     {"LOG_LEVEL", "info", "debug, info, warn or error"},

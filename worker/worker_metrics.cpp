@@ -35,7 +35,11 @@ WorkerMetrics::WorkerMetrics(metrics::Registry& r)
                        "Assigned partitions paused while their batch waits to be retried")),
       dlq_messages(r.gauge("stripe_worker_dlq_messages",
                            "Messages held by the dead-letter topic (sampled every 5 s; -1 until known)")),
-      ready_gauge(r.gauge("stripe_worker_ready", "1 while /readyz answers 200")) {
+      ready_gauge(r.gauge("stripe_worker_ready", "1 while /readyz answers 200")),
+      thin_queue_depth(r.gauge("stripe_worker_thin_queue_depth",
+                               "Objects waiting in the thin path's fetch queue (sampled by the fetcher)")),
+      thin_oldest_seconds(r.gauge("stripe_worker_thin_oldest_seconds",
+                                  "Age of the oldest entry of the thin path's fetch queue, seconds (0 when empty)")) {
   dlq_messages.set(-1);
   // Every class is registered at start, so a scrape shows the zeros and no retry builds a label.
   for (std::string_view code : kRedisErrorCodes) {
@@ -54,6 +58,16 @@ WorkerMetrics::WorkerMetrics(metrics::Registry& r)
       events_.push_back(&r.counter("stripe_worker_events_total", "Events by type and outcome",
                                    "type=\"" + std::string(t) + "\",outcome=\"" + std::string(o) + "\""));
     }
+  }
+  for (const char* o : {"queued", "coalesced", "ignored"}) {
+    thin_notifications_.push_back(&r.counter("stripe_worker_thin_notifications_total",
+                                             "Thin notifications by outcome (coalesced: its object was already queued)",
+                                             std::string("outcome=\"") + o + "\""));
+  }
+  for (const char* o : {"applied", "not_newer", "failed", "dropped"}) {
+    thin_fetches_.push_back(&r.counter("stripe_worker_thin_fetches_total",
+                                       "Fetches of the thin path's queue by outcome (failed ones stay queued)",
+                                       std::string("outcome=\"") + o + "\""));
   }
   for (const char* o : {"applied", "failed", "not_found", "not_newer"}) {
     revalidations.push_back(&r.counter("stripe_worker_revalidations_total",

@@ -26,6 +26,11 @@ enum Outcome { kApplied, kStale, kAmbiguous, kDuplicate, kIgnored, kDeadLettered
 // The order of WorkerMetrics::revalidations.
 enum RevalidationOutcome { kRevalidated, kFetchFailed, kNotFound, kNotNewer, kRevalidationOutcomes };
 
+// Thin notifications: queued (a new fetch), coalesced (one was already queued), ignored (names
+// nothing we keep). Fetches: applied, not_newer, failed (retried later), dropped.
+enum ThinNotificationOutcome { kThinQueued, kThinCoalesced, kThinIgnored, kThinNotificationOutcomes };
+enum ThinFetchOutcome { kThinApplied, kThinNotNewer, kThinFailed, kThinDropped, kThinFetchOutcomes };
+
 class WorkerMetrics {
  public:
   explicit WorkerMetrics(metrics::Registry& r);
@@ -47,13 +52,18 @@ class WorkerMetrics {
   metrics::Gauge& retrying;
   metrics::Gauge& dlq_messages;
   metrics::Gauge& ready_gauge;
+  metrics::Gauge& thin_queue_depth;
+  metrics::Gauge& thin_oldest_seconds;
   std::vector<metrics::Counter*> revalidations;  // by RevalidationOutcome
+  void thin_notification(ThinNotificationOutcome o) { thin_notifications_[o]->inc(); }
+  void thin_fetch(ThinFetchOutcome o) { thin_fetches_[o]->inc(); }
 
  private:
   std::map<std::string_view, metrics::Counter*> redis_retries;  // by class: fixed at start
   metrics::Counter* unknown_retries = nullptr;                   // class="unknown"
   std::unordered_map<std::string_view, std::size_t> types_;      // handled type -> row
   std::vector<metrics::Counter*> events_;                        // (types + "other") x outcomes
+  std::vector<metrics::Counter*> thin_notifications_, thin_fetches_;
 };
 
 }  // namespace stripe_sync::worker

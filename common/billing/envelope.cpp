@@ -1,8 +1,11 @@
 #include "common/billing/envelope.hpp"
 
+#include <cctype>
 #include <initializer_list>
 
 #include <simdjson.h>
+
+#include "common/core/time.hpp"
 
 namespace stripe_sync {
 namespace {
@@ -90,6 +93,35 @@ EnvelopeResult read_object(od::value v, Envelope& out, bool& has_id) {
   });
 }
 
+// related_object {id, type, url}: the url must be an API path (one leading slash), as
+// stripe-node requires before it fetches it.
+EnvelopeResult read_related(od::value v, Envelope& out) {
+  od::json_type t;
+  if (v.type().get(t) == simdjson::SUCCESS && t == od::json_type::null) return {};
+  od::object o;
+  if (auto r = object_of(v, o, "related_object"); !r) return r;
+  auto walked = for_each_field(o, {"id", "type", "url"}, [&](std::string_view k, od::value fv) -> EnvelopeResult {
+    if (k == "id") return read_string(fv, out.related_id, "related_object.id");
+    if (k == "type") return read_string(fv, out.related_type, "related_object.type");
+    if (k == "url") return read_string(fv, out.related_url, "related_object.url");
+    return {};
+  });
+  if (!walked) return walked;
+  if (out.related_url.empty() || out.related_url[0] != '/' || out.related_url.rfind("//", 0) == 0 ||
+      out.related_url.find_first_of("?#\r\n ") != std::string::npos) {
+    return fail(EnvelopeStatus::wrong_type, "related_object.url must be an API path");
+  }
+  return {};
+}
+
+// A thin event's context: an account path ("acct_1", "acct_1/acct_2"), sent back as Stripe-Context.
+bool plain_context(std::string_view c) {
+  for (char ch : c) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '/')) return false;
+  }
+  return true;
+}
+
 EnvelopeResult read_data(od::value v, Envelope& out, bool& has_object, bool& has_id) {
   od::object o;
   if (auto r = object_of(v, o, "data"); !r) return r;
@@ -117,11 +149,21 @@ EnvelopeResult read_document(od::document& doc, Envelope& out) {
     return json_error(e);
   }
   bool has_data = false, has_object = false, has_object_id = false, has_created = false;
-  auto walked = for_each_field(top, {"id", "type", "created", "livemode", "account", "data"},
+  std::string object, created_text;
+  auto walked = for_each_field(top, {"id", "type", "created", "livemode", "account", "data", "object", "related_object", "context"},
                                [&](std::string_view k, od::value fv) -> EnvelopeResult {
     if (k == "id") return read_string(fv, out.id, "id");
     if (k == "type") return read_string(fv, out.type, "type");
+    if (k == "object") return read_string(fv, object, "object");
+    if (k == "related_object") return read_related(fv, out);
+    if (k == "context") return read_id_like(fv, out.context, "context");
     if (k == "created") {
+      // Unix seconds in a snapshot event, an ISO string in a thin one (`object` may come later).
+      od::json_type t;
+      if (fv.type().get(t) == simdjson::SUCCESS && t == od::json_type::string) {
+        has_created = true;
+        return read_string(fv, created_text, "created");
+      }
       std::int64_t c;
       if (fv.get_int64().get(c) || c < 0) return fail(EnvelopeStatus::wrong_type, "created must be a non-negative integer");
       out.created = c;
@@ -148,6 +190,18 @@ EnvelopeResult read_document(od::document& doc, Envelope& out) {
   if (out.id.empty()) return fail(EnvelopeStatus::missing_field, "missing field: id");
   if (out.type.empty()) return fail(EnvelopeStatus::missing_field, "missing field: type");
   if (!has_created) return fail(EnvelopeStatus::missing_field, "missing field: created");
+  out.thin = object == "v2.core.event";
+  if (out.thin) {
+    auto created = parse_rfc3339_utc(created_text);
+    if (!created) return fail(EnvelopeStatus::wrong_type, "created must be an ISO 8601 UTC time in a thin event");
+    out.created = *created;
+    if (!plain_context(out.context)) return fail(EnvelopeStatus::wrong_type, "context must be an account path");
+    return {};
+  }
+  if (!object.empty() && object != "event") {
+    return fail(EnvelopeStatus::wrong_type, "object must be 'event' or 'v2.core.event'");
+  }
+  if (!created_text.empty()) return fail(EnvelopeStatus::wrong_type, "created must be a non-negative integer");
   if (!has_data || !has_object) return fail(EnvelopeStatus::missing_field, "missing field: data.object");
   if (!object_has_id(out.object_type)) {
     if (out.customer.empty()) return fail(EnvelopeStatus::missing_field, "missing field: data.object.customer");
@@ -177,6 +231,10 @@ bool object_has_id(std::string_view object_type) {
 }
 
 std::string Envelope::partition_key() const {
+  if (thin) {
+    const std::string& base = related_id.empty() ? id : related_id;
+    return context.empty() ? base : context + "/" + base;
+  }
   const std::string* base = &object_id;
   if (object_type != "customer") {
     if (!customer.empty()) base = &customer;

@@ -12,8 +12,8 @@ namespace stripe_sync {
 
 struct Envelope {
   std::string id;                 // evt_...
-  std::string type;               // customer.subscription.updated
-  std::int64_t created = 0;       // unix seconds of the change
+  std::string type;               // customer.subscription.updated (thin: v1.customer.updated)
+  std::int64_t created = 0;       // unix seconds of the change (thin: from the ISO string)
   bool livemode = false;
   std::string account;            // acct_... for Connect events, else empty
   std::string object_type;        // data.object.object
@@ -21,8 +21,17 @@ struct Envelope {
   std::string customer;           // data.object.customer (empty when null or absent)
   std::string previous_customer;  // data.previous_attributes.customer
 
+  // A thin notification (`object` "v2.core.event", thin-events.md): no data, a related object.
+  bool thin = false;
+  std::string related_id;    // related_object.id (empty when the type has none)
+  std::string related_type;  // related_object.type: customer, subscription, invoice, ...
+  std::string related_url;   // related_object.url: an API path, "/v1/customers/cus_..."
+  std::string context;       // "acct_..." for a connected account's event, else empty
+
   // The Kafka key and Redis hash tag: the customer the event belongs to (see DESIGN.md),
-  // prefixed "acct_.../" for Connect events so two accounts never share a partition key.
+  // prefixed "acct_.../" for Connect events so two accounts never share a partition key. A
+  // thin notification: its related object's id (the customer's, for a customer), else its own
+  // id, prefixed by its context.
   std::string partition_key() const;
 };
 

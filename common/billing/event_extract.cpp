@@ -550,7 +550,8 @@ ExtractResult extract_change(std::string_view json, ChangeRecord& out) {
 }
 
 ExtractResult extract_snapshot(std::string_view object_json, std::int64_t date_unix,
-                               std::string_view sync_id, std::string_view source, ChangeRecord& out) {
+                               std::string_view sync_id, std::string_view source, ChangeRecord& out,
+                               std::string_view account) {
   thread_local dom::parser parser;
   out = ChangeRecord{};
   dom::element object;
@@ -570,6 +571,7 @@ ExtractResult extract_snapshot(std::string_view object_json, std::int64_t date_u
   Envelope env;
   env.object_type = std::string(object_type);
   env.object_id = std::string(object_id);
+  env.account = std::string(account);
   if (dom::element c; object["customer"].get(c) == simdjson::SUCCESS) env.customer = text_of(c);
   // What the object's state says about its life: a deleted customer ({"deleted": true}) or an
   // ended subscription is a tombstone, as the matching events would have made it.

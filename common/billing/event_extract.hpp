@@ -50,7 +50,10 @@ std::vector<StoredField> stored_fields(ObjectKind kind);
 // `date_unix` (the answer's Date header), as a change record with stamp date_unix * 10 + 2 that
 // meets the same rules as events. `sync_id` names this fetch (it is the record's event id, so
 // applying the same fetch twice is a duplicate).
+// `account`: the connected account it was fetched for (a thin event's context), prefixed to the
+// partition key as an event's `account` would be.
 ExtractResult extract_snapshot(std::string_view object_json, std::int64_t date_unix,
-                               std::string_view sync_id, std::string_view source, ChangeRecord& out);
+                               std::string_view sync_id, std::string_view source, ChangeRecord& out,
+                               std::string_view account = {});
 
 }  // namespace stripe_sync

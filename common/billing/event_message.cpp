@@ -11,11 +11,16 @@ OutgoingMessage event_message(std::string_view topic, const Envelope& envelope, 
   m.topic = topic;
   m.key = key;
   m.value = body;
+  // A thin notification is always source=thin, whoever received it, and says what it names.
   m.headers = {{"stripe-event-id", envelope.id},
                {"stripe-event-type", envelope.type},
                {"stripe-event-created", storage.created},
                {"ingress-received-ms", storage.received_ms},
-               {"source", source}};
+               {"source", envelope.thin ? std::string_view("thin") : source}};
+  if (envelope.thin) {
+    m.headers.push_back({"stripe-thin-type", envelope.type});
+    if (!envelope.related_id.empty()) m.headers.push_back({"stripe-related-object", envelope.related_id});
+  }
   return m;
 }
 

@@ -46,9 +46,17 @@ class Keys {
   // Operations.
   std::string backfill_cursor() const { return prefix_ + "backfill:undelivered:cursor"; }
 
+  // The thin path's fetch queue (fetch_queue.lua), all under {fetch}.
+  std::string fetch_due() const { return fetch() + "due"; }            // sorted set: entry -> due ms
+  std::string fetch_requests() const { return fetch() + "requests"; }  // hash: entry -> request JSON
+  std::string fetch_seq() const { return fetch() + "seq"; }            // hash: entry -> notifications
+  std::string fetch_since() const { return fetch() + "since"; }        // sorted set: entry -> first queued ms
+  std::string fetch_attempts() const { return fetch() + "attempts"; }  // hash: entry -> failures in a row
+
  private:
   std::string tag(std::string_view c) const { return prefix_ + "{" + std::string(c) + "}:"; }
   std::string portal() const { return prefix_ + "portal:{portal}:"; }
+  std::string fetch() const { return prefix_ + "{fetch}:"; }
   std::string prefix_;
 };
 

@@ -46,6 +46,18 @@ std::int64_t parse_http_date(std::string_view text) {
 
 std::optional<std::int64_t> parse_utc_day(std::string_view text) { return parse_exact(text, "%Y-%m-%d", false); }
 
+std::optional<std::int64_t> parse_rfc3339_utc(std::string_view text) {
+  if (text.size() < 20 || text.back() != 'Z' || text[10] != 'T') return std::nullopt;
+  std::string_view whole = text.substr(0, 19);
+  std::string_view rest = text.substr(19, text.size() - 20);  // ".000" or nothing, before the Z
+  if (!rest.empty()) {
+    if (rest[0] != '.' || rest.size() < 2) return std::nullopt;
+    for (char c : rest.substr(1))
+      if (c < '0' || c > '9') return std::nullopt;
+  }
+  return parse_exact(whole, "%Y-%m-%dT%H:%M:%S", false);
+}
+
 std::optional<std::int64_t> parse_utc_time(std::string_view text) {
   if (auto t = parse_exact(text, "%Y-%m-%dT%H:%M:%S", true)) return t;
   return parse_utc_day(text);

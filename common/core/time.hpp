@@ -21,5 +21,8 @@ std::int64_t parse_http_date(std::string_view text);
 std::optional<std::int64_t> parse_utc_day(std::string_view text);
 // "2026-11-24T10:00:00Z" (the Z optional) or "2026-11-24" as unix seconds.
 std::optional<std::int64_t> parse_utc_time(std::string_view text);
+// An RFC 3339 UTC time with the Z and optional fractional seconds, as Stripe's v2 API writes
+// `created` ("2026-11-24T06:00:14.000Z"), as unix seconds (the fraction dropped).
+std::optional<std::int64_t> parse_rfc3339_utc(std::string_view text);
 
 }  // namespace stripe_sync

@@ -4,4 +4,5 @@
 namespace stripe_sync::lua {
 extern const char* const kApplyChange;
 extern const char* const kStripeRate;
+extern const char* const kFetchQueue;
 }

@@ -25,8 +25,13 @@ const RedisScript& stripe_rate_script() {
   return s;
 }
 
+const RedisScript& fetch_queue_script() {
+  static const RedisScript s = make("fetch_queue", lua::kFetchQueue);
+  return s;
+}
+
 const RedisScript* redis_script_by_sha1(std::string_view sha1) {
-  for (const RedisScript* s : {&apply_change_script(), &stripe_rate_script()}) {
+  for (const RedisScript* s : {&apply_change_script(), &stripe_rate_script(), &fetch_queue_script()}) {
     if (s->sha1 == sha1) return s;
   }
   return nullptr;

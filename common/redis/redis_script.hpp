@@ -15,6 +15,7 @@ struct RedisScript {
 
 const RedisScript& apply_change_script();
 const RedisScript& stripe_rate_script();
+const RedisScript& fetch_queue_script();
 // nullptr when no embedded script has this SHA1.
 const RedisScript* redis_script_by_sha1(std::string_view sha1);
 

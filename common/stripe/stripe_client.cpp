@@ -202,7 +202,7 @@ struct StripeClient::Impl {
   }
 
   Attempt attempt(http::verb method, const std::string& target_path, const std::string& body,
-                  const std::string& idempotency_key) {
+                  const std::string& idempotency_key, std::string_view stripe_context) {
     Attempt a;
     auto deadline = std::chrono::steady_clock::now() + config.timeout;
     http::request<http::string_body> req{method, target_path, 11};
@@ -211,6 +211,7 @@ struct StripeClient::Impl {
     req.set("Stripe-Version", kStripeApiVersion);
     req.set(http::field::user_agent, "stripe-sync/0.1");
     req.set(http::field::accept, "application/json");
+    if (!stripe_context.empty()) req.set("Stripe-Context", stripe_context);
     req.keep_alive(true);
     if (method == http::verb::post) {
       req.set(http::field::content_type, "application/x-www-form-urlencoded");
@@ -272,14 +273,14 @@ struct StripeClient::Impl {
   }
 
   StripeResult call(http::verb method, std::string_view path, const std::string& query_or_body,
-                    const std::string& idempotency_key) {
+                    const std::string& idempotency_key, std::string_view stripe_context = {}) {
     std::string target_path(path);
     if (method == http::verb::get && !query_or_body.empty()) target_path += "?" + query_or_body;
     const std::string body = method == http::verb::post ? query_or_body : std::string();
     StripeResult r;
     for (int n = 0;; ++n) {
       const auto started = std::chrono::steady_clock::now();
-      Attempt a = attempt(method, target_path, body, idempotency_key);
+      Attempt a = attempt(method, target_path, body, idempotency_key, stripe_context);
       record(method, a.transport ? 0 : static_cast<int>(a.response.result_int()),
              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       r.attempts = n + 1;
@@ -365,8 +366,9 @@ struct StripeClient::Impl {
 StripeClient::StripeClient(StripeClientConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 StripeClient::~StripeClient() = default;
 
-StripeResult StripeClient::get(std::string_view path, const boost::json::object& query) {
-  return impl_->call(http::verb::get, path, form_encode(query), {});
+StripeResult StripeClient::get(std::string_view path, const boost::json::object& query,
+                               std::string_view stripe_context) {
+  return impl_->call(http::verb::get, path, form_encode(query), {}, stripe_context);
 }
 
 StripeResult StripeClient::post(std::string_view path, const boost::json::object& params,

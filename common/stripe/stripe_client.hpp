@@ -58,8 +58,10 @@ struct StripeResult {
 class StripeApi {
  public:
   virtual ~StripeApi() = default;
-  // `path` like "/v1/customers/cus_1"; `query` form-encoded into the URL.
-  virtual StripeResult get(std::string_view path, const boost::json::object& query = {}) = 0;
+  // `path` like "/v1/customers/cus_1"; `query` form-encoded into the URL. `stripe_context`
+  // (a thin event's context: "acct_..." for a connected account) goes out as Stripe-Context.
+  virtual StripeResult get(std::string_view path, const boost::json::object& query = {},
+                           std::string_view stripe_context = {}) = 0;
   // An empty `idempotency_key` gets a fresh random one; either way it is kept across retries.
   virtual StripeResult post(std::string_view path, const boost::json::object& params,
                             std::string idempotency_key = {}) = 0;
@@ -86,7 +88,8 @@ class StripeClient final : public StripeApi {
   // Throws ConfigError for a malformed api_base.
   explicit StripeClient(StripeClientConfig config);
   ~StripeClient() override;
-  StripeResult get(std::string_view path, const boost::json::object& query = {}) override;
+  StripeResult get(std::string_view path, const boost::json::object& query = {},
+                   std::string_view stripe_context = {}) override;
   StripeResult post(std::string_view path, const boost::json::object& params,
                     std::string idempotency_key = {}) override;
 

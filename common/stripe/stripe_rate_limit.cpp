@@ -49,9 +49,10 @@ StripeResult limited() {
 }
 }  // namespace
 
-StripeResult RateLimitedStripe::get(std::string_view path, const boost::json::object& query) {
+StripeResult RateLimitedStripe::get(std::string_view path, const boost::json::object& query,
+                                    std::string_view stripe_context) {
   if (!limit_.acquire(priority_)) return limited();
-  return inner_.get(path, query);
+  return inner_.get(path, query, stripe_context);
 }
 
 StripeResult RateLimitedStripe::post(std::string_view path, const boost::json::object& params, std::string idempotency_key) {

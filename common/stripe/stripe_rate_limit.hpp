@@ -43,7 +43,8 @@ class RateLimitedStripe final : public StripeApi {
  public:
   RateLimitedStripe(StripeApi& inner, StripeRateLimit& limit, StripePriority priority)
       : inner_(inner), limit_(limit), priority_(priority) {}
-  StripeResult get(std::string_view path, const boost::json::object& query = {}) override;
+  StripeResult get(std::string_view path, const boost::json::object& query = {},
+                   std::string_view stripe_context = {}) override;
   StripeResult post(std::string_view path, const boost::json::object& params, std::string idempotency_key = {}) override;
 
  private:

@@ -368,14 +368,6 @@ Model model_of(const std::vector<const Event*>& acknowledged) {
   return m;
 }
 
-std::string http_date(std::int64_t unix_s) {
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
 
 TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
   const std::uint32_t seed = static_cast<std::uint32_t>(env_int("CHAOS_SEED", 20261124));
@@ -426,7 +418,7 @@ TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
       for (auto& [key, e] : objects) final_of[final_key(*e)] = e;
   }
   test::FakeStripe stripe([&](const test::FakeRequest& q) -> test::FakeResponse {
-    std::map<std::string, std::string> date{{"Date", http_date(test::unix_now())}};
+    std::map<std::string, std::string> date{{"Date", test::http_date(test::unix_now())}};
     auto list = [&](Kind kind, const std::string& cus, bool attached_only) {
       json::array data;
       for (auto& [id, e] : final_of) {

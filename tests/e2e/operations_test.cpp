@@ -68,15 +68,6 @@ double metric(const std::string& text, const std::string& series) {
   return -1;
 }
 
-// An HTTP Date header for `unix_s`.
-std::string http_date(std::int64_t unix_s) {
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
 
 std::string scrape(std::uint16_t port) {
   try {
@@ -349,7 +340,7 @@ TEST(Operations, AnAmbiguousEventIsSettledByTheObjectFetchedFromStripe) {
   const std::int64_t now = test::unix_now();
   test::FakeStripe stripe([&](const test::FakeRequest& q) -> test::FakeResponse {
     if (q.method == "GET" && q.path == "/v1/customers/cus_reval") {
-      return {200, json::serialize(truth), {{"Date", http_date(test::unix_now())}}};
+      return {200, json::serialize(truth), {{"Date", test::http_date(test::unix_now())}}};
     }
     return {404, test::stripe_error_body("invalid_request_error", "No such thing")};
   });
@@ -401,7 +392,7 @@ TEST(Operations, ARevalidationRedisRefusesHoldsTheBatchUntilItApplies) {
           EXPECT_TRUE(stack_ptr.load()->redis().client()->command({"CONFIG", "SET", "maxmemory", "0"}));
         });
       }
-      return {200, json::serialize(truth), {{"Date", http_date(test::unix_now())}}};
+      return {200, json::serialize(truth), {{"Date", test::http_date(test::unix_now())}}};
     }
     return {404, test::stripe_error_body("invalid_request_error", "No such thing")};
   });
@@ -453,7 +444,7 @@ TEST(Operations, RevalidationTreatsAMalformedAnswerAsAFailedFetch) {
     if (q.method == "GET" && q.path.rfind(prefix, 0) == 0) {
       ++fetches[q.path];
       test::FakeResponse r = answers.at(static_cast<std::size_t>(std::stoi(q.path.substr(prefix.size()))));
-      r.headers["Date"] = http_date(test::unix_now());
+      r.headers["Date"] = test::http_date(test::unix_now());
       return r;
     }
     return {404, test::stripe_error_body("invalid_request_error", "No such thing")};
@@ -584,6 +575,89 @@ TEST(Operations, NoLogLineOfAnyProcessCarriesASecret) {
     }
   }
   EXPECT_EQ(leaks, 0);
+}
+
+}  // namespace
+}  // namespace stripe_sync
+
+namespace stripe_sync {
+namespace {
+
+// The thin path end to end: notifications signed with the destination's secret go through the
+// ingress and the topic; the worker queues one fetch per object in Redis; Stripe is down, the
+// worker is SIGKILLed with fetches queued, and a new worker finishes them once Stripe is back.
+// A snapshot event older than the fetch, arriving last, changes nothing: the state is Stripe's.
+TEST(Operations, ThinNotificationsAreFetchedOncePerObjectAndSurviveStripeDownAndAWorkerKill) {
+  std::mutex mutex;
+  bool down = true;
+  std::map<std::string, int> fetches;
+  test::FakeStripe stripe([&](const test::FakeRequest& q) -> test::FakeResponse {
+    std::lock_guard lock(mutex);
+    ++fetches[q.path];
+    if (down) return {503, "<html>maintenance</html>", {{"Content-Type", "text/html"}}};
+    const std::string prefix = "/v1/customers/";
+    if (q.path.rfind(prefix, 0) != 0) return {404, test::stripe_error_body("invalid_request_error", "No such thing")};
+    json::object c = json::parse(test::read_fixture("events/customer.updated.json")).at("data").at("object").as_object();
+    c["id"] = q.path.substr(prefix.size());
+    c["email"] = q.path.substr(prefix.size()) + "@stripe.example.com";
+    return {200, json::serialize(c), {{"Date", test::http_date(test::unix_now())}}};
+  });
+  test::StackOptions options;
+  options.worker_env = {std::string("STRIPE_API_KEY=") + kStripeKey, "STRIPE_API_BASE=" + stripe.base_url()};
+  test::Stack stack(binaries(), kWebhookSecret, options);
+  stack.start_worker();
+
+  const json::object thin = json::parse(test::read_fixture("thin/thin.v1.customer.updated.json")).as_object();
+  constexpr int kCustomers = 10, kEach = 5;
+  for (int c = 0; c < kCustomers; ++c) {
+    const std::string cus = "cus_thin" + std::to_string(c);
+    for (int n = 0; n < kEach; ++n) {
+      json::object o = thin;
+      o["id"] = "evt_test_thin_" + std::to_string(c) + "_" + std::to_string(n);
+      o["related_object"] = json::object{{"id", cus}, {"type", "customer"}, {"url", "/v1/customers/" + cus}};
+      std::string body = json::serialize(o);
+      ASSERT_EQ(test::post_webhook(stack.ingress_port(), body, sign(body, kWebhookSecret)).status, 200);
+    }
+  }
+  auto redis = stack.redis().client();
+  auto queued = [&] {
+    auto v = redis->command({"ZCARD", "stripe:{fetch}:due"});
+    return v ? v->integer : -1;
+  };
+  // Every notification consumed, one entry per customer, none applied while Stripe is down.
+  ASSERT_TRUE(test::eventually([&] {
+    return metric(scrape(stack.worker_status_port()), R"(stripe_worker_thin_notifications_total{outcome="coalesced"})") ==
+           kCustomers * (kEach - 1);
+  }, 60s));
+  EXPECT_EQ(queued(), kCustomers);
+  ASSERT_TRUE(test::eventually([&] { return metric(scrape(stack.worker_status_port()), R"(stripe_worker_thin_fetches_total{outcome="failed"})") >= 1; }, 30s));
+  stack.kill_worker();  // fetches queued, some leased: nothing may be lost
+  {
+    std::lock_guard lock(mutex);
+    down = false;
+  }
+  stack.start_worker();
+  ASSERT_TRUE(test::eventually([&] { return queued() == 0; }, 90s)) << queued() << " still queued";
+  for (int c = 0; c < kCustomers; ++c) {
+    const std::string cus = "cus_thin" + std::to_string(c);
+    EXPECT_EQ(redis->command({"HGET", "stripe:{" + cus + "}:customer", "email"})->str, cus + "@stripe.example.com");
+  }
+  {
+    std::lock_guard lock(mutex);
+    // Fifty notifications: at most a fetch per customer once Stripe was back (plus the failed ones).
+    int ok_fetches = 0;
+    for (const auto& [path, n] : fetches) ok_fetches += n;
+    EXPECT_LE(ok_fetches, kCustomers * kEach);
+  }
+  EXPECT_TRUE(stripe.violations().empty());
+  // The snapshot event of a change before the fetch, delivered last: stale, nothing goes back.
+  std::string old = make_event("customer.updated.json", "evt_thin_old_snapshot", test::unix_now() - 3600, "cus_thin0",
+                               [](json::object& o) { o["email"] = "old@example.com"; });
+  ASSERT_EQ(test::post_webhook(stack.ingress_port(), old, sign(old, kWebhookSecret)).status, 200);
+  ASSERT_TRUE(test::eventually([&] { return redis->command({"EXISTS", "stripe:{cus_thin0}:event:evt_thin_old_snapshot"})->integer == 1; }, 30s));
+  EXPECT_EQ(redis->command({"GET", "stripe:{cus_thin0}:event:evt_thin_old_snapshot"})->str, "stale");
+  EXPECT_EQ(redis->command({"HGET", "stripe:{cus_thin0}:customer", "email"})->str, "cus_thin0@stripe.example.com");
+  EXPECT_EQ(topic_message_count(stack.bootstrap(), "stripe.events.dlq"), 0);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "common/stripe/signature.hpp"
 #include "ingress/ingress_app.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/support/record_log.hpp"
 #include "tests/support/http_client.hpp"
 #include "common/kafka/topic_reader.hpp"
 
@@ -103,6 +104,30 @@ TEST_F(IngressKafka, EveryNewKindIsAcceptedAndKeyedByItsOwner) {
     want.emplace(std::string(ev.at("type").as_string()), key);
   }
   EXPECT_EQ(got, want);
+}
+
+// A thin notification (an event destination's payload) is verified with the same scheme and
+// secret list, and produced byte for byte with source=thin, keyed by its related object.
+TEST_F(IngressKafka, AThinNotificationIsProducedWithSourceThinKeyedByItsRelatedObject) {
+  start();
+  std::string body = test::read_fixture("thin/thin.v1.customer.subscription.updated.json");
+  auto res = test::post_webhook(port_, body, sign(body));
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto stored = read_topic(bootstrap(), kTopic);
+  ASSERT_EQ(stored.size(), 1u);
+  const auto& m = stored[0];
+  auto dom = boost::json::parse(body);
+  EXPECT_EQ(m.value, body);
+  EXPECT_EQ(m.key, dom.at("related_object").at("id").as_string());
+  EXPECT_EQ(m.header("source"), "thin");
+  EXPECT_EQ(m.header("stripe-event-id"), dom.at("id").as_string());
+  EXPECT_EQ(m.header("stripe-thin-type"), "v1.customer.subscription.updated");
+  EXPECT_EQ(m.header("stripe-related-object"), dom.at("related_object").at("id").as_string());
+  EXPECT_EQ(m.header("stripe-event-created"), "1795500063");  // "2026-11-24T06:01:03.000Z"
+  test::record_kafka_headers("kafka_headers", {m.headers.begin(), m.headers.end()});
+  // Signed with an unknown secret: refused like any webhook.
+  std::vector<std::string> other{"whsec_other"};
+  EXPECT_EQ(test::post_webhook(port_, body, sign_payload(body, other, test::unix_now())).status, 400);
 }
 
 TEST_F(IngressKafka, ForgedSignatureAnswers400AndProducesNothing) {

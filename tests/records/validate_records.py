@@ -37,6 +37,9 @@ KEYS = [
     (r"^stripe:portal:\{portal\}:audit$", "audit_entry", "stream"),
     (r"^stripe:portal:\{portal\}:configuration:[^:]+$", "portal_configuration", "hash"),
     (r"^stripe:ratelimit:\{stripe-api\}$", "stripe_budget", "hash"),
+    (r"^stripe:\{fetch\}:(due|since)$", "fetch_schedule", "zset"),
+    (r"^stripe:\{fetch\}:requests$", "fetch_requests", "hash"),
+    (r"^stripe:\{fetch\}:(seq|attempts)$", "fetch_counts", "hash"),
 ]
 
 

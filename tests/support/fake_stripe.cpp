@@ -1,5 +1,7 @@
 #include "tests/support/fake_stripe.hpp"
 
+#include <ctime>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -290,6 +292,15 @@ std::vector<std::string> FakeStripe::check(const FakeRequest& r) const {
     if (!present) out.push_back(where + "required parameter '" + name + "' missing");
   }
   return out;
+}
+
+std::string http_date(std::int64_t unix_s) {
+  std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
 }
 
 }  // namespace stripe_sync::test

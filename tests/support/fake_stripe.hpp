@@ -67,6 +67,9 @@ class FakeStripe {
 };
 
 // A JSON error body as Stripe sends it.
+// An HTTP Date header for `unix_s`, as Stripe sends it ("Tue, 24 Nov 2026 06:00:00 GMT").
+std::string http_date(std::int64_t unix_s);
+
 std::string stripe_error_body(const std::string& type, const std::string& message,
                               const std::string& code = {});
 

@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <functional>
 
 #include "tests/support/fixtures.hpp"
 
@@ -209,6 +210,77 @@ TEST(Envelope, RejectsTenThousandDeepNestingWhereItReads) {
   body += std::string(10000, '[') + std::string(10000, ']') + "}}}";
   Envelope env;
   EXPECT_EQ(read_envelope(body, env).status, EnvelopeStatus::wrong_type);
+}
+
+}  // namespace
+}  // namespace stripe_sync
+
+namespace stripe_sync {
+namespace {
+
+// Thin notifications (shared/stripe/thin-events.md): object v2.core.event, created an ISO string,
+// a related object instead of data; keyed by the related object, or by the event itself.
+TEST(Envelope, AThinNotificationIsReadAndKeyedByItsRelatedObject) {
+  for (const char* f : {"thin/thin.v1.customer.updated.json", "thin/thin.v1.customer.subscription.updated.json"}) {
+    std::string body = test::read_fixture(f);
+    auto dom = json::parse(body).as_object();
+    Envelope env;
+    auto r = read_envelope(body, env);
+    ASSERT_TRUE(r) << f << ": " << r.detail;
+    EXPECT_TRUE(env.thin);
+    EXPECT_EQ(env.id, dom.at("id").as_string());
+    EXPECT_EQ(env.type, dom.at("type").as_string());
+    const std::string created(dom.at("created").as_string());
+    EXPECT_EQ(env.created, created == "2026-11-24T06:00:14.000Z" ? 1795500014 : 1795500063) << f;
+    EXPECT_EQ(env.related_id, dom.at("related_object").at("id").as_string());
+    EXPECT_EQ(env.related_type, dom.at("related_object").at("type").as_string());
+    EXPECT_EQ(env.related_url, dom.at("related_object").at("url").as_string());
+    EXPECT_EQ(env.partition_key(), env.related_id);
+    EXPECT_EQ(env.context, "");
+  }
+}
+
+TEST(Envelope, AThinNotificationsContextPrefixesItsKeyAndOneWithoutRelatedObjectIsKeyedByItsId) {
+  auto dom = json::parse(test::read_fixture("thin/thin.v1.customer.updated.json")).as_object();
+  dom["context"] = "acct_1Connected";
+  Envelope env;
+  ASSERT_TRUE(read_envelope(json::serialize(dom), env));
+  EXPECT_EQ(env.partition_key(), "acct_1Connected/cus_Rx7Example001");
+  dom["context"] = nullptr;
+  dom.erase("related_object");
+  dom["type"] = "v1.entitlements.active_entitlement_summary.updated";
+  ASSERT_TRUE(read_envelope(json::serialize(dom), env));
+  EXPECT_EQ(env.partition_key(), std::string(dom.at("id").as_string()));
+}
+
+TEST(Envelope, ABrokenThinNotificationIsRefusedWithAClearError) {
+  const auto base = json::parse(test::read_fixture("thin/thin.v1.customer.updated.json")).as_object();
+  struct Case {
+    std::function<void(json::object&)> edit;
+    std::string detail;
+  } cases[] = {
+      {[](json::object& o) { o["created"] = 1795500014; }, "created must be an ISO 8601 UTC time in a thin event"},
+      {[](json::object& o) { o["created"] = "2026-11-24 06:00:14"; }, "created must be an ISO 8601 UTC time in a thin event"},
+      {[](json::object& o) { o["created"] = "2026-11-24T06:00:14+01:00"; }, "created must be an ISO 8601 UTC time in a thin event"},
+      {[](json::object& o) { o.erase("created"); }, "missing field: created"},
+      {[](json::object& o) { o["related_object"].as_object()["url"] = "https://evil.example/v1/x"; }, "related_object.url must be an API path"},
+      {[](json::object& o) { o["related_object"].as_object()["url"] = "//evil.example/v1/x"; }, "related_object.url must be an API path"},
+      {[](json::object& o) { o["context"] = "acct_1\r\nX-Injected: 1"; }, "context must be an account path"},
+      {[](json::object& o) { o["object"] = "v3.something"; }, "object must be 'event' or 'v2.core.event'"},
+  };
+  for (const auto& c : cases) {
+    json::object o = base;
+    c.edit(o);
+    Envelope env;
+    auto r = read_envelope(json::serialize(o), env);
+    EXPECT_FALSE(r) << c.detail;
+    EXPECT_EQ(r.detail, c.detail);
+  }
+  // A snapshot event keeps its own rule.
+  auto snapshot = json::parse(test::read_fixture("events/customer.updated.json")).as_object();
+  snapshot["created"] = "2026-11-24T06:00:14.000Z";
+  Envelope env;
+  EXPECT_EQ(read_envelope(json::serialize(snapshot), env).detail, "created must be a non-negative integer");
 }
 
 }  // namespace

@@ -1,0 +1,60 @@
+#pragma once
+// The thin path's durable fetch queue in Redis (schemas/redis/fetch_queue.lua): a thin
+// notification becomes a request to fetch its related object; one entry per object, so repeats
+// coalesce; the fetcher claims due entries with a lease, and an entry leaves the queue only once
+// what was fetched is applied (or Stripe says the object is gone). A worker that dies holding a
+// lease loses nothing: the entry is due again when the lease ends.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/billing/envelope.hpp"
+#include "common/billing/keys.hpp"
+#include "common/core/result.hpp"
+#include "common/redis/redis_client.hpp"
+
+namespace stripe_sync {
+
+// What to fetch for a thin notification: GET url (with Stripe-Context when context is set).
+struct FetchRequest {
+  std::string entry;    // the queue's member: one per object ("<context>|<url>")
+  std::string url;      // related_object.url, an API path
+  std::string context;  // "acct_..." or empty
+  std::string id;       // related_object.id
+  std::string type;     // related_object.type (customer, subscription, checkout.session, ...)
+  std::string json() const;
+  static std::optional<FetchRequest> from_json(std::string_view text);
+};
+
+// The fetch a thin notification asks for: nullopt when its related object is not a kind we keep
+// (or it names none: entitlement notifications carry no related object).
+std::optional<FetchRequest> fetch_request_of(const Envelope& thin);
+
+struct ClaimedFetch {
+  FetchRequest request;
+  std::string seq;   // notifications counted when claimed (done() compares it)
+  int attempts = 0;  // failed fetches in a row before this one
+};
+
+class FetchQueue {
+ public:
+  FetchQueue(RedisClient& redis, Keys keys) : redis_(redis), keys_(std::move(keys)) {}
+
+  // The commands of an enqueue, to pipeline with others (EVALSHA fetch_queue.lua).
+  std::vector<std::string> enqueue_command(const FetchRequest& r, std::int64_t now_ms) const;
+  Result<std::vector<ClaimedFetch>> claim(std::int64_t now_ms, std::int64_t lease_ms, int n);
+  // True: the entry left the queue; false: notified again since the claim, due again now.
+  Result<bool> done(const ClaimedFetch& c, std::int64_t now_ms);
+  Result<std::int64_t> retry(const ClaimedFetch& c, std::int64_t due_ms);
+  // Entries queued, and the first-queued time of the oldest (0 when empty).
+  Result<std::pair<std::int64_t, std::int64_t>> depth_and_oldest();
+
+ private:
+  Result<RedisValue> call(std::vector<std::string> args);
+  RedisClient& redis_;
+  Keys keys_;
+};
+
+}  // namespace stripe_sync

@@ -90,6 +90,7 @@ bool BatchApplier::apply(const std::vector<rd_kafka_message_t*>& batch, std::str
         case ApplyOutcome::duplicate: counters_.duplicate++; metrics_.event(r.event_type, kDuplicate); break;
         case ApplyOutcome::failed: dead.push_back({record_msgs[i], "script_error", res.error}); continue;
       }
+      if (!r.api_version.empty()) metrics_.api_version(r.api_version);
       // Ambiguous, or decided by previous_attributes on a tie: Stripe has the answer.
       if (revalidator_ && (res.outcome == ApplyOutcome::ambiguous || res.tie)) ambiguous.push_back(&r);
       if (std::string received = kafka::header_value(record_msgs[i], "ingress-received-ms"); !received.empty()) {
@@ -110,7 +111,7 @@ bool BatchApplier::apply(const std::vector<rd_kafka_message_t*>& batch, std::str
     FetchQueue queue(*client, config_.store.keys());
     std::vector<std::vector<std::string>> args;
     const std::int64_t now = unix_ms_now();
-    for (const auto& f : fetches) args.push_back(queue.enqueue_command(f, now));
+    for (const auto& f : fetches) args.push_back(queue.enqueue_command(f, now, config_.store.dedupe_ttl_s));
     std::vector<std::vector<std::string_view>> commands;
     for (const auto& a : args) commands.emplace_back(a.begin(), a.end());
     auto queued = client->pipeline(commands);
@@ -128,7 +129,7 @@ bool BatchApplier::apply(const std::vector<rd_kafka_message_t*>& batch, std::str
         log::warn("redis refused a thin fetch; will retry", {{"class", retry_code}, {"error", v.str}});
         return false;
       }
-      metrics_.thin_notification(v.integer == 1 ? kThinQueued : kThinCoalesced);
+      metrics_.thin_notification(v.integer == 0 ? kThinDuplicate : v.integer == 1 ? kThinQueued : kThinCoalesced);
     }
   }
   // Before the dead letters, so that a batch retried for a revalidation produces none twice.

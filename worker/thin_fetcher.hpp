@@ -4,7 +4,9 @@
 // related_object.url, Stripe-Context for a connected account), applied as a snapshot through the
 // one apply path stamped with Stripe's Date (source=thin), and only then leaves the queue. A 404
 // is a tombstone where the object can be keyed without it; a failed or malformed answer stays
-// queued with a backoff, however long Stripe is down.
+// queued with a backoff, however long Stripe is down. An entitlement notification names no
+// object: its event is fetched (GET /v2/core/events/{id}) for the customer, whose active
+// entitlements are then fetched and applied as the summary.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -39,6 +41,14 @@ class ThinFetcher {
 
  private:
   enum class Done { applied, dropped, retry };
+  // What one entry's fetch gave: Stripe's (last) answer, the object as the mapping reads it, or
+  // why an answer can never give one (`unusable`: the entry is dropped).
+  struct Fetched {
+    StripeResult res;
+    std::string object;
+    std::string unusable;
+  };
+  Fetched fetch(const FetchRequest& r);
   Done fetch_one(const ClaimedFetch& c, RedisClient& redis);
   void loop();
 

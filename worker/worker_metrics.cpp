@@ -4,6 +4,7 @@
 
 #include "common/billing/event_extract.hpp"
 #include "common/redis/redis_errors.hpp"
+#include "common/stripe/stripe_client.hpp"
 
 namespace stripe_sync::worker {
 
@@ -59,7 +60,7 @@ WorkerMetrics::WorkerMetrics(metrics::Registry& r)
                                    "type=\"" + std::string(t) + "\",outcome=\"" + std::string(o) + "\""));
     }
   }
-  for (const char* o : {"queued", "coalesced", "ignored"}) {
+  for (const char* o : {"queued", "coalesced", "ignored", "duplicate"}) {
     thin_notifications_.push_back(&r.counter("stripe_worker_thin_notifications_total",
                                              "Thin notifications by outcome (coalesced: its object was already queued)",
                                              std::string("outcome=\"") + o + "\""));
@@ -68,6 +69,14 @@ WorkerMetrics::WorkerMetrics(metrics::Registry& r)
     thin_fetches_.push_back(&r.counter("stripe_worker_thin_fetches_total",
                                        "Fetches of the thin path's queue by outcome (failed ones stay queued)",
                                        std::string("outcome=\"") + o + "\""));
+  }
+  // Stripe renders an event in the version of the account or endpoint: a version other than the
+  // one stripe-sync pins is read by the field tables' older shapes, and worth an operator's look.
+  pinned_version_ = kStripeApiVersion;
+  for (std::size_t i = 0; i < 2; ++i) {
+    api_versions_[i] = &r.counter("stripe_worker_event_api_versions_total",
+                                  "Snapshot events by the API version Stripe rendered them in: the pinned one, or other",
+                                  "api_version=\"" + std::string(i == 0 ? kStripeApiVersion : "other") + "\"");
   }
   for (const char* o : {"applied", "failed", "not_found", "not_newer"}) {
     revalidations.push_back(&r.counter("stripe_worker_revalidations_total",

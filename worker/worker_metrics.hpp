@@ -27,8 +27,9 @@ enum Outcome { kApplied, kStale, kAmbiguous, kDuplicate, kIgnored, kDeadLettered
 enum RevalidationOutcome { kRevalidated, kFetchFailed, kNotFound, kNotNewer, kRevalidationOutcomes };
 
 // Thin notifications: queued (a new fetch), coalesced (one was already queued), ignored (names
-// nothing we keep). Fetches: applied, not_newer, failed (retried later), dropped.
-enum ThinNotificationOutcome { kThinQueued, kThinCoalesced, kThinIgnored, kThinNotificationOutcomes };
+// nothing we keep), duplicate (this notification was queued before). Fetches: applied,
+// not_newer, failed (retried later), dropped.
+enum ThinNotificationOutcome { kThinQueued, kThinCoalesced, kThinIgnored, kThinDuplicate, kThinNotificationOutcomes };
 enum ThinFetchOutcome { kThinApplied, kThinNotNewer, kThinFailed, kThinDropped, kThinFetchOutcomes };
 
 class WorkerMetrics {
@@ -57,6 +58,8 @@ class WorkerMetrics {
   std::vector<metrics::Counter*> revalidations;  // by RevalidationOutcome
   void thin_notification(ThinNotificationOutcome o) { thin_notifications_[o]->inc(); }
   void thin_fetch(ThinFetchOutcome o) { thin_fetches_[o]->inc(); }
+  // A snapshot event's api_version: the pinned one, or any other (never the string as a label).
+  void api_version(std::string_view v) { api_versions_[v == pinned_version_ ? 0 : 1]->inc(); }
 
  private:
   std::map<std::string_view, metrics::Counter*> redis_retries;  // by class: fixed at start
@@ -64,6 +67,8 @@ class WorkerMetrics {
   std::unordered_map<std::string_view, std::size_t> types_;      // handled type -> row
   std::vector<metrics::Counter*> events_;                        // (types + "other") x outcomes
   std::vector<metrics::Counter*> thin_notifications_, thin_fetches_;
+  std::string_view pinned_version_;
+  metrics::Counter* api_versions_[2] = {};  // pinned, other
 };
 
 }  // namespace stripe_sync::worker

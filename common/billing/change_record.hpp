@@ -37,6 +37,7 @@ struct ChangeRecord {
   std::string event_id;
   std::string event_type;
   std::string source = "webhook";
+  std::string api_version;   // the event's api_version; "" for a snapshot (fetched pinned)
   std::int64_t created = 0;  // the event's created (or the snapshot's Date), unix seconds
   int rank = 2;              // 1 created, 2 other change, 3 deleted / detached
   bool tombstone = false;

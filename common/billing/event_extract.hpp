@@ -37,6 +37,10 @@ std::vector<std::string_view> handled_types();
 
 ExtractResult extract_change(std::string_view event_json, ChangeRecord& out);
 
+// Whether an API object of this type ("customer", "checkout.session", ...) is kept: a snapshot
+// of it is applied, so a thin notification naming one is worth a fetch.
+bool is_kept_object(std::string_view object_type);
+
 // How a stored field reads back as JSON, in the types Stripe uses ("" stored is null).
 enum class FieldType { string, integer, boolean, json };
 struct StoredField {

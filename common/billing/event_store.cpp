@@ -105,7 +105,7 @@ std::vector<std::string> EventStore::arguments(const ChangeRecord& r, const Reco
                      r.tombstone ? "1" : "0", index_action_name(r.index),
                      k.has_drop ? "1" : "0", std::to_string(config_.dedupe_ttl_s),
                      std::to_string(config_.audit_maxlen), std::to_string(now_ms), r.source,
-                     r.has_previous ? "1" : "0", std::to_string(r.fields.size())});
+                     r.has_previous ? "1" : "0", r.api_version, std::to_string(r.fields.size())});
   for (const auto& [name, value] : r.fields) {
     a.push_back(name);
     a.push_back(value);

@@ -1,10 +1,10 @@
 #include "common/billing/fetch_queue.hpp"
 
-#include <algorithm>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "common/billing/event_extract.hpp"
 #include "common/redis/redis_script.hpp"
 
 namespace stripe_sync {
@@ -31,23 +31,34 @@ std::optional<FetchRequest> FetchRequest::from_json(std::string_view text) {
 }
 
 std::optional<FetchRequest> fetch_request_of(const Envelope& thin) {
-  // The related objects whose snapshot the one apply path keeps (event_extract's kinds).
-  static constexpr std::string_view kKept[] = {"customer", "subscription", "payment_method", "invoice",
-                                               "checkout.session", "price", "product"};
-  if (!thin.thin || thin.related_url.empty() || thin.related_id.empty()) return std::nullopt;
-  if (std::find(std::begin(kKept), std::end(kKept), thin.related_type) == std::end(kKept)) return std::nullopt;
+  if (!thin.thin) return std::nullopt;
   FetchRequest r;
-  r.url = thin.related_url;
+  if (!thin.related_url.empty() && !thin.related_id.empty()) {
+    if (!is_kept_object(thin.related_type)) return std::nullopt;
+    r.url = thin.related_url;
+    r.id = thin.related_id;
+    r.type = thin.related_type;
+  } else if (thin.type.starts_with("v1.entitlements.")) {
+    // The customer's feature access changed (thin-events.md: these carry no related object):
+    // the event names the customer, whose active entitlements are then fetched.
+    r.url = "/v2/core/events/" + thin.id;
+    r.id = thin.id;
+    r.type = std::string(kFetchEventType);
+  } else {
+    return std::nullopt;
+  }
   r.context = thin.context;
-  r.id = thin.related_id;
-  r.type = thin.related_type;
+  r.notification = thin.id;
   r.entry = r.context + "|" + r.url;
   return r;
 }
 
-std::vector<std::string> FetchQueue::enqueue_command(const FetchRequest& r, std::int64_t now_ms) const {
-  return {"EVALSHA", fetch_queue_script().sha1, "5", keys_.fetch_due(), keys_.fetch_requests(), keys_.fetch_seq(),
-          keys_.fetch_since(), keys_.fetch_attempts(), "enqueue", r.entry, r.json(), std::to_string(now_ms)};
+std::vector<std::string> FetchQueue::enqueue_command(const FetchRequest& r, std::int64_t now_ms,
+                                                     std::int64_t notification_ttl_s) const {
+  return {"EVALSHA",          fetch_queue_script().sha1, "6", keys_.fetch_due(), keys_.fetch_requests(),
+          keys_.fetch_seq(),  keys_.fetch_since(),       keys_.fetch_attempts(), keys_.fetch_notification(r.notification),
+          "enqueue",          r.entry,                   r.json(),               std::to_string(now_ms),
+          std::to_string(notification_ttl_s)};
 }
 
 Result<RedisValue> FetchQueue::call(std::vector<std::string> args) {

@@ -24,12 +24,17 @@ struct FetchRequest {
   std::string context;  // "acct_..." or empty
   std::string id;       // related_object.id
   std::string type;     // related_object.type (customer, subscription, checkout.session, ...)
+  std::string notification;  // the notification's id: enqueued once (not part of the entry)
   std::string json() const;
   static std::optional<FetchRequest> from_json(std::string_view text);
 };
 
-// The fetch a thin notification asks for: nullopt when its related object is not a kind we keep
-// (or it names none: entitlement notifications carry no related object).
+// What FetchRequest::type says when the request is for the notification's own event
+// (GET /v2/core/events/{id}): its type names no related object, and the event says what changed.
+inline constexpr std::string_view kFetchEventType = "v2.core.event";
+
+// The fetch a thin notification asks for: its related object when that is a kind we keep; the
+// event itself for the entitlement notifications, which name no related object; else nullopt.
 std::optional<FetchRequest> fetch_request_of(const Envelope& thin);
 
 struct ClaimedFetch {
@@ -42,8 +47,11 @@ class FetchQueue {
  public:
   FetchQueue(RedisClient& redis, Keys keys) : redis_(redis), keys_(std::move(keys)) {}
 
-  // The commands of an enqueue, to pipeline with others (EVALSHA fetch_queue.lua).
-  std::vector<std::string> enqueue_command(const FetchRequest& r, std::int64_t now_ms) const;
+  // The commands of an enqueue, to pipeline with others (EVALSHA fetch_queue.lua). Its reply: the
+  // entry's notification count (1 new, more coalesced), or 0 when r.notification was already
+  // queued within notification_ttl_s (DEDUPE_TTL_S).
+  std::vector<std::string> enqueue_command(const FetchRequest& r, std::int64_t now_ms,
+                                           std::int64_t notification_ttl_s) const;
   Result<std::vector<ClaimedFetch>> claim(std::int64_t now_ms, std::int64_t lease_ms, int n);
   // True: the entry left the queue; false: notified again since the claim, due again now.
   Result<bool> done(const ClaimedFetch& c, std::int64_t now_ms);

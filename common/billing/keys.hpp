@@ -52,6 +52,10 @@ class Keys {
   std::string fetch_seq() const { return fetch() + "seq"; }            // hash: entry -> notifications
   std::string fetch_since() const { return fetch() + "since"; }        // sorted set: entry -> first queued ms
   std::string fetch_attempts() const { return fetch() + "attempts"; }  // hash: entry -> failures in a row
+  // string "queued", DEDUPE_TTL_S: a thin notification already queued (dedupe by its id)
+  std::string fetch_notification(std::string_view notification_id) const {
+    return fetch() + "notification:" + std::string(notification_id);
+  }
 
  private:
   std::string tag(std::string_view c) const { return prefix_ + "{" + std::string(c) + "}:"; }

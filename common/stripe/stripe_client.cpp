@@ -54,10 +54,11 @@ std::string_view to_string(StripeError e) {
 }
 
 // GET of a list, following has_more; the Date of the last page is the snapshot's time.
-StripeResult stripe_list_all(StripeApi& stripe, const std::string& path, boost::json::object query, boost::json::array& out) {
+StripeResult stripe_list_all(StripeApi& stripe, const std::string& path, boost::json::object query, boost::json::array& out,
+                             std::string_view stripe_context) {
   query["limit"] = 100;
   for (;;) {
-    StripeResult r = stripe.get(path, query);
+    StripeResult r = stripe.get(path, query, stripe_context);
     if (!r.ok()) return r;
     boost::system::error_code ec;
     auto v = boost::json::parse(r.body, ec);

@@ -100,8 +100,9 @@ class StripeClient final : public StripeApi {
 
 // GET of a list (limit 100), following has_more and appending every item to `out`. The result
 // is the last page's (its Date is the snapshot's time); a body that is not a list is an error.
+// `stripe_context`: as for StripeApi::get (a connected account's objects).
 StripeResult stripe_list_all(StripeApi& stripe, const std::string& path, boost::json::object query,
-                             boost::json::array& out);
+                             boost::json::array& out, std::string_view stripe_context = {});
 
 // A random UUID v4 (OpenSSL's CSPRNG), for Idempotency-Key.
 std::string random_uuid();

@@ -19,7 +19,8 @@
 -- ARGV[8]  processed-marker TTL, seconds          ARGV[9]  audit MAXLEN (approximate)
 -- ARGV[10] now, unix ms                           ARGV[11] source (webhook, replay, ...)
 -- ARGV[12] "1" when the event carried previous_attributes
--- ARGV[13] n: number of fields; then n name/value pairs (the object's stored fields)
+-- ARGV[13] the event's api_version ("" for a snapshot fetched from the API)
+-- ARGV[14] n: number of fields; then n name/value pairs (the object's stored fields)
 -- then m: number of previous fields; then m name/value pairs (previous_attributes, restricted
 -- to stored fields); then the index score; then k: number of index members; then k members
 --
@@ -37,19 +38,25 @@ local tombstone = ARGV[5] == '1'
 local index_action, drop_on_apply = ARGV[6], ARGV[7] == '1'
 local ttl, maxlen, now_ms, source = tonumber(ARGV[8]), ARGV[9], ARGV[10], ARGV[11]
 local has_previous = ARGV[12] == '1'
+local api_version = ARGV[13]
 
 local seen = redis.call('GET', marker)
 if seen then
   return {'duplicate', '', string.sub(seen, -4) == ':tie' and '1' or '0'}
 end
 
-local n = tonumber(ARGV[13])
+local n = tonumber(ARGV[14])
 local fields, names = {}, {}
-local i = 14
+local i = 15
 for _ = 1, n do
   names[#names + 1] = ARGV[i]
   fields[ARGV[i]] = ARGV[i + 1]
   i = i + 2
+end
+if tombstone then
+  -- A tombstone says so in its record, whatever the fields carried.
+  if fields['deleted'] == nil then names[#names + 1] = 'deleted' end
+  fields['deleted'] = '1'
 end
 local m = tonumber(ARGV[i])
 i = i + 1
@@ -63,14 +70,23 @@ local index_score = ARGV[i]
 local index_members = {}
 for k = 1, tonumber(ARGV[i + 1]) do index_members[k] = ARGV[i + 1 + k] end
 
-local stored_stamp = tonumber(redis.call('HGET', obj, '_v') or '0') or 0
-local stored_deleted = redis.call('HGET', obj, 'deleted') == '1'
-
--- The fields whose value would change, read in one round trip.
-local current = redis.call('HMGET', obj, unpack(names))
-local changed = {}
+-- The stored stamp, tombstone, revalidation mark and every field of the record, in one read.
+local current = redis.call('HMGET', obj, '_v', 'deleted', '_revalidate', unpack(names))
+local stored_stamp = tonumber(current[1] or '0') or 0
+local stored_deleted = current[2] == '1'
+local marked = current[3] ~= false
+local stored = {}
+-- changed: the fields whose value differs ("" and absent read alike), for the audit entry and
+-- the same-second rule; writes: those plus the fields the record does not hold yet.
+local changed, writes = {}, {}
 for k = 1, #names do
-  if (current[k] or '') ~= fields[names[k]] then changed[#changed + 1] = names[k] end
+  local name, have = names[k], current[k + 3]
+  stored[name] = have or ''
+  if stored[name] ~= fields[name] then changed[#changed + 1] = name end
+  if have ~= fields[name] then
+    writes[#writes + 1] = name
+    writes[#writes + 1] = fields[name]
+  end
 end
 
 local outcome
@@ -88,7 +104,9 @@ elseif has_previous and previous_count > 0 then
   -- Same second: the direct successor of the stored state applies; anything else is ambiguous.
   outcome = 'applied'
   for name, value in pairs(previous) do
-    if (redis.call('HGET', obj, name) or '') ~= value then
+    local have = stored[name]
+    if have == nil then have = redis.call('HGET', obj, name) or '' end
+    if have ~= value then
       outcome = 'ambiguous'
       break
     end
@@ -98,14 +116,9 @@ else
 end
 
 if outcome == 'applied' then
-  local args = {}
-  for k = 1, #names do
-    args[#args + 1] = names[k]
-    args[#args + 1] = fields[names[k]]
-  end
-  redis.call('HSET', obj, '_v', ARGV[4], '_event', event_id, '_synced_ms', now_ms, unpack(args))
-  redis.call('HDEL', obj, '_revalidate')
-  if tombstone then redis.call('HSET', obj, 'deleted', '1') end
+  -- Only what differs is written: a field rewritten with its own value costs Redis the same.
+  redis.call('HSET', obj, '_v', ARGV[4], '_event', event_id, '_synced_ms', now_ms, unpack(writes))
+  if marked then redis.call('HDEL', obj, '_revalidate') end
   if index_action == 'add' then
     redis.call('SADD', index, object_id)
   elseif index_action == 'remove' then
@@ -127,7 +140,7 @@ end
 local changed_text = outcome == 'applied' and table.concat(changed, ',') or ''
 redis.call('XADD', audit, 'MAXLEN', '~', maxlen, '*',
            'event_id', event_id, 'type', event_type, 'object_id', object_id,
-           'outcome', outcome, 'changed', changed_text, 'source', source)
+           'outcome', outcome, 'changed', changed_text, 'source', source, 'api_version', api_version)
 -- The third element says the event tied with the stored state (same second, same rank): the
 -- previous_attributes rule decided it, and a value that returned to an earlier one within that
 -- second can fool the rule, so a worker with WORKER_REVALIDATE=1 confirms every tie at Stripe.

@@ -9,9 +9,13 @@
 --                   before the last one does not complete the entry)
 -- KEYS[4] since     sorted set: entry -> when it was first queued (unix ms), for the age metric
 -- KEYS[5] attempts  hash: entry -> failed fetches in a row (the backoff)
+-- KEYS[6] enqueue only: the notification's marker (string, NOTIFICATION_TTL seconds): a
+--         notification delivered again (Stripe's retry, Kafka's redelivery) queues nothing
 --
 -- ARGV[1] op:
---   enqueue ENTRY REQUEST NOW_MS   -> the entry's seq (1: a new entry; more: coalesced)
+--   enqueue ENTRY REQUEST NOW_MS NOTIFICATION_TTL
+--                                  -> the entry's seq (1: a new entry; more: coalesced); 0 when
+--                                     this notification was queued before (a duplicate)
 --   claim NOW_MS LEASE_MS N        -> flat {entry, request, seq, attempts}...: due entries,
 --                                     their due moved LEASE_MS ahead (a lease, not a removal)
 --   done ENTRY SEQ NOW_MS          -> 1 removed; 0 notified again since the claim: due now
@@ -21,6 +25,7 @@ local op = ARGV[1]
 
 if op == 'enqueue' then
   local entry, request, now = ARGV[2], ARGV[3], ARGV[4]
+  if not redis.call('SET', KEYS[6], 'queued', 'NX', 'EX', ARGV[5]) then return 0 end
   redis.call('HSET', requests, entry, request)
   redis.call('ZADD', since, 'NX', now, entry)
   -- A new entry is due now; one waiting out a backoff or a lease keeps its time.

@@ -15,6 +15,7 @@
 #include <thread>
 #include <atomic>
 
+#include "common/core/time.hpp"
 #include "common/stripe/signature.hpp"
 #include "common/kafka/topic_reader.hpp"
 #include "ingress/portal/api_access.hpp"
@@ -657,6 +658,108 @@ TEST(Operations, ThinNotificationsAreFetchedOncePerObjectAndSurviveStripeDownAnd
   ASSERT_TRUE(test::eventually([&] { return redis->command({"EXISTS", "stripe:{cus_thin0}:event:evt_thin_old_snapshot"})->integer == 1; }, 30s));
   EXPECT_EQ(redis->command({"GET", "stripe:{cus_thin0}:event:evt_thin_old_snapshot"})->str, "stale");
   EXPECT_EQ(redis->command({"HGET", "stripe:{cus_thin0}:customer", "email"})->str, "cus_thin0@stripe.example.com");
+  EXPECT_EQ(topic_message_count(stack.bootstrap(), "stripe.events.dlq"), 0);
+}
+
+
+// stripe-sync backfill --thin: pages GET /v2/core/events by next_page_url, produces each event as
+// a thin notification, and the worker fetches each object; a second run queues nothing (every
+// notification id was queued before).
+TEST(Operations, ThinBackfillFollowsNextPageUrlAndARepeatFetchesNothing) {
+  const json::object thin = json::parse(test::read_fixture("thin/thin.v1.customer.updated.json")).as_object();
+  constexpr int kCustomers = 15, kEach = 3, kPage = 20;
+  std::vector<json::object> events;  // newest first, as a list answers
+  for (int n = kEach - 1; n >= 0; --n) {
+    for (int c = 0; c < kCustomers; ++c) {
+      const std::string cus = "cus_tbf" + std::to_string(c);
+      json::object o = thin;
+      o["id"] = "evt_test_tbf_" + std::to_string(c) + "_" + std::to_string(n);
+      o["created"] = rfc3339_utc_ms((test::unix_now() - 600 + n) * 1000);
+      o["related_object"] = json::object{{"id", cus}, {"type", "customer"}, {"url", "/v1/customers/" + cus}};
+      events.push_back(std::move(o));
+    }
+  }
+  std::mutex mutex;
+  std::map<std::string, int> fetches;
+  std::vector<std::string> created_gte;
+  test::FakeStripe stripe([&](const test::FakeRequest& q) -> test::FakeResponse {
+    std::lock_guard lock(mutex);
+    const std::string date = test::http_date(test::unix_now());
+    if (q.path == "/v2/core/events") {
+      std::size_t from = q.param("page").empty() ? 0 : std::stoul(q.param("page"));
+      if (from == 0) created_gte.push_back(q.param("created[gte]"));
+      json::array data;
+      for (std::size_t i = from; i < events.size() && data.size() < kPage; ++i) data.push_back(events[i]);
+      json::value next = from + kPage < events.size() ? json::value("/v2/core/events?page=" + std::to_string(from + kPage))
+                                                      : json::value(nullptr);
+      return {200, json::serialize(json::object{{"data", data}, {"next_page_url", next}, {"previous_page_url", nullptr}}),
+              {{"Date", date}}};
+    }
+    ++fetches[q.path];
+    const std::string prefix = "/v1/customers/";
+    if (q.path.rfind(prefix, 0) != 0) return {404, test::stripe_error_body("invalid_request_error", "No such thing")};
+    json::object c = json::parse(test::read_fixture("events/customer.updated.json")).at("data").at("object").as_object();
+    c["id"] = q.path.substr(prefix.size());
+    c["email"] = q.path.substr(prefix.size()) + "@backfilled.example.com";
+    return {200, json::serialize(c), {{"Date", date}}};
+  });
+  test::StackOptions options;
+  options.worker_env = {std::string("STRIPE_API_KEY=") + kStripeKey, "STRIPE_API_BASE=" + stripe.base_url()};
+  test::Stack stack(binaries(), kWebhookSecret, options);
+  stack.start_worker();
+  const std::vector<std::string> env{std::string("STRIPE_API_KEY=") + kStripeKey, "STRIPE_API_BASE=" + stripe.base_url()};
+  std::string out = stack.cli({"backfill", "--thin", "--since", "2h"}, env);
+  EXPECT_NE(out.find("backfill: 45 events listed, 45 produced, 0 failed, 0 unreadable, 3 page(s)"), std::string::npos) << out;
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(created_gte.size(), 1u);
+    // An RFC 3339 time (what v2 takes), two hours back.
+    bool two_hours_back = false;
+    for (std::int64_t t = test::unix_now() - 7260; t <= test::unix_now() - 7140; ++t)
+      two_hours_back = two_hours_back || rfc3339_utc_ms(t * 1000) == created_gte[0];
+    EXPECT_TRUE(two_hours_back) << created_gte[0];
+  }
+  auto produced = read_topic(stack.bootstrap(), "stripe.events");
+  ASSERT_EQ(produced.size(), 45u);
+  for (const auto& m : produced) {
+    EXPECT_EQ(m.header("source"), "thin");
+    EXPECT_EQ(m.header("stripe-thin-type"), "v1.customer.updated");
+    EXPECT_EQ(m.key, m.header("stripe-related-object"));
+  }
+  auto redis = stack.redis().client();
+  auto thin_total = [&](const char* outcome) {
+    return metric(scrape(stack.worker_status_port()),
+                  std::string("stripe_worker_thin_notifications_total{outcome=\"") + outcome + "\"}");
+  };
+  ASSERT_TRUE(test::eventually([&] {
+    return redis->command({"ZCARD", "stripe:{fetch}:due"})->integer == 0 &&
+           thin_total("queued") + thin_total("coalesced") == kCustomers * kEach;
+  }, 60s)) << scrape(stack.worker_status_port());
+  for (int c = 0; c < kCustomers; ++c) {
+    const std::string cus = "cus_tbf" + std::to_string(c);
+    EXPECT_EQ(redis->command({"HGET", "stripe:{" + cus + "}:customer", "email"})->str, cus + "@backfilled.example.com");
+  }
+  int first_fetches = 0;
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& [path, n] : fetches) first_fetches += n;
+  }
+  EXPECT_GE(first_fetches, kCustomers);
+  EXPECT_LE(first_fetches, kCustomers * kEach);
+
+  // Again: every notification id was queued before, so nothing is fetched.
+  out = stack.cli({"backfill", "--thin", "--since", "2h"}, env);
+  EXPECT_NE(out.find("45 produced, 0 failed"), std::string::npos) << out;
+  ASSERT_TRUE(test::eventually([&] { return thin_total("duplicate") == kCustomers * kEach; }, 60s))
+      << scrape(stack.worker_status_port());
+  EXPECT_EQ(redis->command({"ZCARD", "stripe:{fetch}:due"})->integer, 0);
+  {
+    std::lock_guard lock(mutex);
+    int total = 0;
+    for (const auto& [path, n] : fetches) total += n;
+    EXPECT_EQ(total, first_fetches);
+  }
+  EXPECT_TRUE(stripe.violations().empty()) << stripe.violations().front();
   EXPECT_EQ(topic_message_count(stack.bootstrap(), "stripe.events.dlq"), 0);
 }
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -49,6 +50,24 @@ class ThinFetch : public ::testing::Test {
     ++fetches_[q.path];
     if (during_fetch_) during_fetch_();
     if (down_) return {500, "<html>bad gateway</html>", {{"Content-Type", "text/html"}}};
+    if (q.path.rfind("/v2/core/events/", 0) == 0) {
+      // The entitlement notification's event. Its fields beyond the notification's are not in
+      // Stripe's published types: the customer is where v1.invoice.upcoming's event has it.
+      json::object e = json::parse(test::read_fixture("thin/thin.v1.customer.updated.json")).as_object();
+      e["id"] = q.path.substr(std::string("/v2/core/events/").size());
+      e["type"] = "v1.entitlements.active_entitlement_summary.updated";
+      e.erase("related_object");
+      if (event_customer_) e["data"] = json::object{{"customer", *event_customer_}};
+      return {200, json::serialize(e), {{"Date", test::http_date(test::unix_now())}}};
+    }
+    if (q.path == "/v1/entitlements/active_entitlements") {
+      json::object summary = json::parse(test::read_fixture("events/entitlements.active_entitlement_summary.updated.json"))
+                                 .at("data").at("object").as_object();
+      json::object list = summary.at("entitlements").as_object();
+      list["url"] = "/v1/entitlements/active_entitlements";
+      entitlement_customer_ = q.param("customer");
+      return {200, json::serialize(list), {{"Date", test::http_date(test::unix_now())}}};
+    }
     const std::string prefix = "/v1/customers/";
     std::string id = q.path.substr(prefix.size());
     if (gone_.count(id)) return {404, test::stripe_error_body("invalid_request_error", "No such customer", "resource_missing"), {{"Date", test::http_date(test::unix_now())}}};
@@ -59,16 +78,22 @@ class ThinFetch : public ::testing::Test {
     return {200, json::serialize(c), {{"Date", test::http_date(test::unix_now())}}};
   }
 
-  void enqueue(const Envelope& env, int times) {
+  // `times` notifications of the object env names, each with its own notification id (as
+  // Stripe sends them); the replies of the enqueues.
+  std::vector<long long> enqueue(const Envelope& env, int times) {
     auto client = redis_.client();
     FetchQueue queue(*client, keys_);
     auto request = fetch_request_of(env);
-    ASSERT_TRUE(request);
-    for (int i = 0; i < times; ++i) {
-      auto a = queue.enqueue_command(*request, test::unix_now() * 1000);
+    EXPECT_TRUE(request);
+    std::vector<long long> replies;
+    for (int i = 0; request && i < times; ++i) {
+      request->notification = env.id + "_" + std::to_string(++notifications_);
+      auto a = queue.enqueue_command(*request, test::unix_now() * 1000, 3600);
       auto v = client->command(std::vector<std::string_view>(a.begin(), a.end()));
-      ASSERT_TRUE(v && !v->is_error());
+      EXPECT_TRUE(v && !v->is_error());
+      replies.push_back(v ? v->integer : -1);
     }
+    return replies;
   }
 
   std::unique_ptr<ThinFetcher> fetcher(ThinFetcherOptions o = {}) {
@@ -102,12 +127,18 @@ class ThinFetch : public ::testing::Test {
   bool down_ = false;
   std::function<void()> during_fetch_;
   std::string last_context_;
+  std::atomic<int> notifications_{0};
+  std::optional<std::string> event_customer_ = "cus_ent";
+  std::string entitlement_customer_;
   test::FakeStripe fake_;
   std::unique_ptr<StripeClient> stripe_client_;  // made by fetcher(), once the fake listens
 };
 
 TEST_F(ThinFetch, FiftyNotificationsForOneObjectCostOneFetchAndItIsApplied) {
-  enqueue(thin_for("cus_burst"), 50);
+  auto replies = enqueue(thin_for("cus_burst"), 50);
+  ASSERT_EQ(replies.size(), 50u);
+  EXPECT_EQ(replies.front(), 1);  // the first queues, the other 49 coalesce
+  EXPECT_EQ(replies.back(), 50);
   EXPECT_EQ(queued(), 1);
   auto f = fetcher();
   EXPECT_EQ(f->run_once(), 1);
@@ -124,6 +155,73 @@ TEST_F(ThinFetch, FiftyNotificationsForOneObjectCostOneFetchAndItIsApplied) {
   EXPECT_EQ(source, "thin");
   EXPECT_NE(registry_.render().find("stripe_worker_thin_fetches_total{outcome=\"applied\"} 1"), std::string::npos);
   EXPECT_TRUE(fake_.violations().empty()) << fake_.violations().front();
+}
+
+TEST_F(ThinFetch, ANotificationDeliveredTwiceIsQueuedOnce) {
+  Envelope env = thin_for("cus_twice");
+  auto request = fetch_request_of(env);
+  ASSERT_TRUE(request);
+  EXPECT_EQ(request->notification, env.id);
+  auto client = redis_.client();
+  FetchQueue queue(*client, keys_);
+  auto send = [&] {
+    auto a = queue.enqueue_command(*request, test::unix_now() * 1000, 3600);
+    return client->command(std::vector<std::string_view>(a.begin(), a.end()))->integer;
+  };
+  EXPECT_EQ(send(), 1);  // queued
+  EXPECT_EQ(send(), 0);  // the same notification again: a duplicate, the entry not counted again
+  EXPECT_EQ(client->command({"HGET", keys_.fetch_seq(), request->entry})->str, "1");
+  // Fetched and done: a late redelivery of the same notification still fetches nothing.
+  auto f = fetcher();
+  EXPECT_EQ(f->run_once(), 1);
+  EXPECT_EQ(queued(), 0);
+  EXPECT_EQ(send(), 0);
+  EXPECT_EQ(queued(), 0);
+  EXPECT_EQ(fetches("/v1/customers/cus_twice"), 1);
+  // Another notification of the same object is news.
+  EXPECT_EQ(enqueue(env, 1), std::vector<long long>{1});
+  EXPECT_GT(client->command({"TTL", keys_.fetch_notification(env.id)})->integer, 3500);
+}
+
+// An entitlement notification names no related object: its event is fetched for the customer,
+// then the customer's active entitlements, applied as the summary through the one apply path.
+TEST_F(ThinFetch, AnEntitlementNotificationFetchesItsEventThenTheCustomersEntitlements) {
+  json::object o = json::parse(test::read_fixture("thin/thin.v1.customer.updated.json")).as_object();
+  o["id"] = "evt_test_ent_1";
+  o["type"] = "v1.entitlements.active_entitlement_summary.updated";
+  o.erase("related_object");
+  Envelope env;
+  ASSERT_TRUE(read_envelope(json::serialize(o), env));
+  auto request = fetch_request_of(env);
+  ASSERT_TRUE(request);
+  EXPECT_EQ(request->url, "/v2/core/events/evt_test_ent_1");
+  EXPECT_EQ(request->type, kFetchEventType);
+  enqueue(env, 1);
+  auto f = fetcher();
+  EXPECT_EQ(f->run_once(), 1);
+  EXPECT_EQ(fetches("/v2/core/events/evt_test_ent_1"), 1);
+  EXPECT_EQ(fetches("/v1/entitlements/active_entitlements"), 1);
+  {
+    std::lock_guard lock(mutex_);
+    EXPECT_EQ(entitlement_customer_, "cus_ent");
+  }
+  auto active = redis_.client()->command({"SMEMBERS", keys_.entitlement_keys("cus_ent")});
+  ASSERT_TRUE(active);
+  std::set<std::string> keys;
+  for (const auto& m : active->elements) keys.insert(m.str);
+  EXPECT_EQ(keys, (std::set<std::string>{"priority-support", "advanced-reports"}));
+  EXPECT_EQ(queued(), 0);
+  EXPECT_TRUE(fake_.violations().empty()) << fake_.violations().front();
+
+  // An event that names no customer can never be applied: dropped, not retried for ever.
+  event_customer_.reset();
+  o["id"] = "evt_test_ent_2";
+  ASSERT_TRUE(read_envelope(json::serialize(o), env));
+  enqueue(env, 1);
+  EXPECT_EQ(f->run_once(), 1);
+  EXPECT_EQ(queued(), 0);
+  EXPECT_EQ(fetches("/v1/entitlements/active_entitlements"), 1);
+  EXPECT_NE(registry_.render().find("stripe_worker_thin_fetches_total{outcome=\"dropped\"} 1"), std::string::npos);
 }
 
 TEST_F(ThinFetch, ANotificationDuringTheFetchMeansAnotherFetch) {

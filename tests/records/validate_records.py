@@ -40,6 +40,7 @@ KEYS = [
     (r"^stripe:\{fetch\}:(due|since)$", "fetch_schedule", "zset"),
     (r"^stripe:\{fetch\}:requests$", "fetch_requests", "hash"),
     (r"^stripe:\{fetch\}:(seq|attempts)$", "fetch_counts", "hash"),
+    (r"^stripe:\{fetch\}:notification:[^:]+$", "fetch_notification", "string"),
 ]
 
 

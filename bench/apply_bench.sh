@@ -27,7 +27,8 @@ trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize no >"$work/redis.log" 2>&1 &
-pids+=($!)
+redis_pid=$!
+pids+=($redis_pid)
 until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.1; done
 "$bin/worker/stripe-sync" broker --brokers 1 --partitions 24 --bootstrap-file "$work/bootstrap" >/dev/null 2>"$work/broker.log" &
 pids+=($!)
@@ -35,27 +36,37 @@ until [ -s "$work/bootstrap" ]; do sleep 0.1; done
 bootstrap=$(cat "$work/bootstrap")
 
 "$bin/bench/topic_fill" "$bootstrap" "$events" "$customers" "${FILL_KIND:-customer}"
+cpu_s() { awk '{print ($14+$15)/100}' "/proc/$1/stat"; }
+redis_cpu_before=$(cpu_s "$redis_pid")
 
 # The worker drains the topic. The rate is taken between the first and the last audit entry
 # (stream ids are Redis's own millisecond clock), so group join time is not counted.
+# Progress is read from the worker's own counters, not from Redis: a scan of Redis while the
+# worker runs would take Redis's time from the worker (it took 7 % of it), most from the slower side.
+metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 KAFKA_BROKERS="$bootstrap" REDIS_URL="redis://127.0.0.1:$port/0" WORKER_THREADS="$threads" \
-  WORKER_BATCH="$batch" LOG_LEVEL=warn "${WORKER_BIN:-$bin/worker/stripe-worker}" 2>"$work/worker.log" &
+  WORKER_BATCH="$batch" LOG_LEVEL=warn WORKER_METRICS_LISTEN="127.0.0.1:$metrics_port" \
+  "${WORKER_BIN:-$bin/worker/stripe-worker}" 2>"$work/worker.log" &
 worker=$!
 pids+=($worker)
-count_lua="local n=0 for _,k in ipairs(redis.call('KEYS','stripe:*:audit')) do n=n+redis.call('XLEN',k) end return n"
 span_lua="local lo,hi=nil,nil for _,k in ipairs(redis.call('KEYS','stripe:*:audit')) do
   local f=redis.call('XRANGE',k,'-','+','COUNT',1)[1][1] local l=redis.call('XREVRANGE',k,'+','-','COUNT',1)[1][1]
   local a=tonumber(string.match(f,'^(%d+)')) local b=tonumber(string.match(l,'^(%d+)'))
   if lo==nil or a<lo then lo=a end if hi==nil or b>hi then hi=b end end return {lo,hi}"
 deadline=$((SECONDS + 600))
-until [ "$(redis-cli -p "$port" EVAL "$count_lua" 0)" -ge "$events" ]; do
+outcomes() {
+  curl -s "http://127.0.0.1:$metrics_port/metrics" |
+    awk '/^stripe_worker_events_total\{/ && !/outcome="ignored"/ && !/outcome="dead_lettered"/ {n += $NF} END {print n + 0}'
+}
+until [ "$(outcomes)" -ge "$events" ]; do
   [ $SECONDS -lt $deadline ] || { echo "apply_bench: worker did not finish" >&2; exit 1; }
   sleep 0.5
 done
+worker_cpu=$(cpu_s "$worker")
+redis_cpu=$(python3 -c "print(round($(cpu_s "$redis_pid") - $redis_cpu_before, 2))")
 span=$(redis-cli -p "$port" EVAL "$span_lua" 0)
 first=$(echo "$span" | sed -n 1p)
 last=$(echo "$span" | sed -n 2p)
-worker_cpu=$(awk '{print ($14+$15)/100}' "/proc/$worker/stat")
 worker_rss=$(awk '/VmHWM/ {print $2/1024}' "/proc/$worker/status")
 kill -TERM "$worker"; wait "$worker" || true
 ms=$((last - first))
@@ -76,6 +87,6 @@ ratio=$(python3 -c "print(round($worker_rate / $rb_rate, 2))")
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 echo "machine: $(nproc) x $cpu, $(redis-server --version | cut -d' ' -f3), commit $(git rev-parse --short HEAD)"
-echo "worker: ${WORKER_BIN:-this build}, ${FILL_KIND:-customer} events: $events events, $customers customers, WORKER_THREADS=$threads, WORKER_BATCH=$batch: $worker_rate events/s (${ms} ms from first to last apply), CPU ${worker_cpu} s, peak RSS ${worker_rss} MiB"
+echo "worker: ${WORKER_BIN:-this build}, ${FILL_KIND:-customer} events: $events events, $customers customers, WORKER_THREADS=$threads, WORKER_BATCH=$batch: $worker_rate events/s (${ms} ms from first to last apply), CPU ${worker_cpu} s (redis-server ${redis_cpu} s; µs per event: worker $(python3 -c "print(round($worker_cpu * 1e6 / $events, 1))"), redis $(python3 -c "print(round($redis_cpu * 1e6 / $events, 1))")), peak RSS ${worker_rss} MiB"
 echo "redis-benchmark: same script, -c $threads -P $batch: $rb_rate calls/s"
 echo "ratio worker / redis-benchmark: $ratio"

@@ -96,29 +96,37 @@ RecordKeys EventStore::keys(const ChangeRecord& r) const {
   return out;
 }
 
-std::vector<std::string> EventStore::arguments(const ChangeRecord& r, const RecordKeys& k,
-                                               std::int64_t now_ms) const {
-  std::vector<std::string> a;
-  a.reserve(22 + 2 * (r.fields.size() + r.previous.size()) + r.index_members.size());
+void EventStore::command(const ChangeRecord& r, std::int64_t now_ms, Command& c) const {
+  c.keys = keys(r);
+  const RecordKeys& k = c.keys;
+  std::string* n = c.numbers;
+  n[0] = std::to_string(r.stamp());
+  n[1] = std::to_string(config_.dedupe_ttl_s);
+  n[2] = std::to_string(config_.audit_maxlen);
+  n[3] = std::to_string(now_ms);
+  n[4] = std::to_string(r.fields.size());
+  n[5] = std::to_string(r.previous.size());
+  n[6] = std::to_string(r.index_score);
+  n[7] = std::to_string(r.index_members.size());
+  auto& a = c.argv;
+  a.clear();
+  a.reserve(24 + 2 * (r.fields.size() + r.previous.size()) + r.index_members.size());
   a.insert(a.end(), {"EVALSHA", apply_change_script().sha1, "5", k.object, k.marker, k.audit, k.index, k.drop,
-                     r.event_id, r.event_type, r.object_id, std::to_string(r.stamp()),
-                     r.tombstone ? "1" : "0", index_action_name(r.index),
-                     k.has_drop ? "1" : "0", std::to_string(config_.dedupe_ttl_s),
-                     std::to_string(config_.audit_maxlen), std::to_string(now_ms), r.source,
-                     r.has_previous ? "1" : "0", r.api_version, std::to_string(r.fields.size())});
+                     r.event_id, r.event_type, r.object_id, n[0], r.tombstone ? "1" : "0", index_action_name(r.index),
+                     k.has_drop ? "1" : "0", n[1], n[2], n[3], r.source, r.has_previous ? "1" : "0", r.api_version,
+                     n[4]});
   for (const auto& [name, value] : r.fields) {
     a.push_back(name);
     a.push_back(value);
   }
-  a.push_back(std::to_string(r.previous.size()));
+  a.push_back(n[5]);
   for (const auto& [name, value] : r.previous) {
     a.push_back(name);
     a.push_back(value);
   }
-  a.push_back(std::to_string(r.index_score));
-  a.push_back(std::to_string(r.index_members.size()));
+  a.push_back(n[6]);
+  a.push_back(n[7]);
   a.insert(a.end(), r.index_members.begin(), r.index_members.end());
-  return a;
 }
 
 namespace {
@@ -145,15 +153,15 @@ ApplyResult result_of(const RedisValue& v) {
 }  // namespace
 
 Result<std::vector<ApplyResult>> EventStore::apply(std::span<const ChangeRecord> records, std::int64_t now_ms) {
-  std::vector<std::vector<std::string>> args;
-  args.reserve(records.size());
-  for (const auto& r : records) args.push_back(arguments(r, keys(r), now_ms));
-  auto views = [](const std::vector<std::string>& a) {
-    return std::vector<std::string_view>(a.begin(), a.end());
-  };
+  // Each Command is complete before its argv is taken: the views point into it, so the vector
+  // is sized once and never moves.
+  std::vector<Command> built(records.size());
   std::vector<std::vector<std::string_view>> commands;
-  commands.reserve(args.size());
-  for (const auto& a : args) commands.push_back(views(a));
+  commands.reserve(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    command(records[i], now_ms, built[i]);
+    commands.push_back(std::move(built[i].argv));
+  }
 
   auto replies = redis_.pipeline(commands);  // NOSCRIPT and redirects are followed there
   if (!replies) return replies.error();

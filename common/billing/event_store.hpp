@@ -5,6 +5,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/billing/change_record.hpp"
@@ -60,7 +61,14 @@ class EventStore {
   Result<std::vector<ApplyResult>> apply(std::span<const ChangeRecord> records, std::int64_t now_ms);
 
  private:
-  std::vector<std::string> arguments(const ChangeRecord& r, const RecordKeys& k, std::int64_t now_ms) const;
+  // The EVALSHA of one record: its argv points into the record and into this command's own
+  // keys and numbers, so the hot path copies no field.
+  struct Command {
+    RecordKeys keys;
+    std::string numbers[8];
+    std::vector<std::string_view> argv;
+  };
+  void command(const ChangeRecord& r, std::int64_t now_ms, Command& out) const;
   RedisClient& redis_;
   StoreConfig config_;
 };

@@ -48,9 +48,10 @@ end
 local n = tonumber(ARGV[14])
 local fields, names = {}, {}
 local i = 15
-for _ = 1, n do
-  names[#names + 1] = ARGV[i]
-  fields[ARGV[i]] = ARGV[i + 1]
+for k = 1, n do
+  local name = ARGV[i]
+  names[k] = name
+  fields[name] = ARGV[i + 1]
   i = i + 2
 end
 if tombstone then
@@ -75,17 +76,16 @@ local current = redis.call('HMGET', obj, '_v', 'deleted', '_revalidate', unpack(
 local stored_stamp = tonumber(current[1] or '0') or 0
 local stored_deleted = current[2] == '1'
 local marked = current[3] ~= false
-local stored = {}
 -- changed: the fields whose value differs ("" and absent read alike), for the audit entry and
 -- the same-second rule; writes: those plus the fields the record does not hold yet.
 local changed, writes = {}, {}
 for k = 1, #names do
-  local name, have = names[k], current[k + 3]
-  stored[name] = have or ''
-  if stored[name] ~= fields[name] then changed[#changed + 1] = name end
-  if have ~= fields[name] then
+  local name = names[k]
+  local have, new = current[k + 3], fields[name]
+  if have ~= new then
     writes[#writes + 1] = name
-    writes[#writes + 1] = fields[name]
+    writes[#writes + 1] = new
+    if have or new ~= '' then changed[#changed + 1] = name end
   end
 end
 
@@ -103,6 +103,8 @@ elseif #changed == 0 then
 elseif has_previous and previous_count > 0 then
   -- Same second: the direct successor of the stored state applies; anything else is ambiguous.
   outcome = 'applied'
+  local stored = {}
+  for k = 1, #names do stored[names[k]] = current[k + 3] or '' end
   for name, value in pairs(previous) do
     local have = stored[name]
     if have == nil then have = redis.call('HGET', obj, name) or '' end

@@ -63,7 +63,7 @@ struct IngressApp::Impl {
       sc.metrics = &registry;
       stripe = std::make_unique<StripeClient>(sc);
       portal = std::make_unique<PortalApi>(config.portal, config.redis_url, *stripe, load_api_keys(config.portal.api_keys_file),
-                                           Clock::system().unix_ms);
+                                           Clock::system().unix_ms, &registry);
       handler.enable_portal(portal.get(), portal_pool.get_executor());
     } else {
       log::info("portal API off: STRIPE_API_KEY, PORTAL_RETURN_SECRET and API_KEYS_FILE are needed");

@@ -76,7 +76,7 @@ struct Worker::Impl final : kafka::RebalanceHandler {
       sc.metrics = &registry;
       stripe_client = std::make_unique<StripeClient>(sc);
       // Revalidation spends the deployment's one Stripe budget, like the portal and backfill.
-      stripe_budget = std::make_unique<StripeRateLimit>(redis, stripe_budget_config(c.stripe_api_key, c.store.prefix));
+      stripe_budget = std::make_unique<StripeRateLimit>(redis, stripe_budget_config(c.stripe_api_key, c.store.prefix, &registry));
       stripe = std::make_unique<RateLimitedStripe>(*stripe_client, *stripe_budget, StripePriority::normal);
       if (c.revalidate) revalidator = std::make_unique<Revalidator>(*stripe, redis, c.store, metrics);
       // Thin notifications' fetches: queued by every worker, drained by those with a key.

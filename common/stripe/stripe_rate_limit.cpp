@@ -7,9 +7,10 @@
 
 namespace stripe_sync {
 
-StripeRateConfig stripe_budget_config(const Secret& secret, std::string_view redis_prefix) {
+StripeRateConfig stripe_budget_config(const Secret& secret, std::string_view redis_prefix, metrics::Registry* metrics) {
   const std::string& api_key = secret.reveal();
   StripeRateConfig c;
+  c.metrics = metrics;
   c.key = std::string(redis_prefix) + "ratelimit:{stripe-api}";
   if (api_key.rfind("sk_live_", 0) == 0 || api_key.rfind("rk_live_", 0) == 0) {
     c.rate_per_s = 80;
@@ -19,10 +20,25 @@ StripeRateConfig stripe_budget_config(const Secret& secret, std::string_view red
   return c;
 }
 
-StripeRateLimit::StripeRateLimit(RedisPool& redis, StripeRateConfig config) : redis_(redis), config_(std::move(config)) {}
+StripeRateLimit::StripeRateLimit(RedisPool& redis, StripeRateConfig config) : redis_(redis), config_(std::move(config)) {
+  if (metrics::Registry* r = config_.metrics) {
+    constexpr std::string_view help = "Tokens asked of the deployment's shared Stripe request budget, by outcome";
+    taken_ = &r->counter("stripe_api_budget_total", help, "outcome=\"taken\"");
+    refused_ = &r->counter("stripe_api_budget_total", help, "outcome=\"refused\"");
+    unavailable_ = &r->counter("stripe_api_budget_total", help, "outcome=\"unavailable\"");
+    wait_ = &r->histogram("stripe_api_budget_wait_seconds", "Time a Stripe call waited for a token of the budget, seconds",
+                          {}, {0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+  }
+}
 
 bool StripeRateLimit::acquire(StripePriority priority) {
-  const auto until = std::chrono::steady_clock::now() + config_.max_wait;
+  const auto started = std::chrono::steady_clock::now();
+  const auto until = started + config_.max_wait;
+  auto count = [&](metrics::Counter* c, bool result) {
+    if (c) c->inc();
+    if (wait_) wait_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return result;
+  };
   const std::string rate = std::to_string(config_.rate_per_s), burst = std::to_string(config_.burst),
                     reserve = std::to_string(config_.reserve), prio = std::to_string(static_cast<int>(priority));
   for (;;) {
@@ -31,11 +47,11 @@ bool StripeRateLimit::acquire(StripePriority priority) {
     if (!r || r->type != RedisValue::Type::integer) {
       log::warn("Stripe rate limit unavailable; calling without it",
                 {{"error", r ? std::string_view("unexpected reply") : std::string_view(r.error().code)}});
-      return true;
+      return count(unavailable_, true);
     }
-    if (r->integer == 0) return true;
+    if (r->integer == 0) return count(taken_, true);
     auto wait = std::chrono::milliseconds(r->integer);
-    if (std::chrono::steady_clock::now() + wait > until) return false;
+    if (std::chrono::steady_clock::now() + wait > until) return count(refused_, false);
     std::this_thread::sleep_for(wait);
   }
 }

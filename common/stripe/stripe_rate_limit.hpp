@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "common/core/metrics.hpp"
 #include "common/redis/redis_pool.hpp"
 #include "common/stripe/stripe_client.hpp"
 
@@ -17,12 +18,16 @@ struct StripeRateConfig {
   double reserve = 4;      // tokens only priority customer_waiting may take
   std::string key = "stripe:ratelimit:{stripe-api}";
   std::chrono::milliseconds max_wait{10000};  // then the call fails as rate_limited
+  // When set: stripe_api_budget_total{outcome} (taken, refused: max_wait passed, unavailable:
+  // Redis could not be asked and the call went ahead) and stripe_api_budget_wait_seconds.
+  metrics::Registry* metrics = nullptr;
 };
 
 // The one budget of a deployment, for every Stripe caller (portal, revalidation, backfill): its
 // bucket is `redis_prefix` + "ratelimit:{stripe-api}", and sk_live_/rk_live_ keys get the live
 // rate, others the test one.
-StripeRateConfig stripe_budget_config(const Secret& api_key, std::string_view redis_prefix);
+StripeRateConfig stripe_budget_config(const Secret& api_key, std::string_view redis_prefix,
+                                      metrics::Registry* metrics = nullptr);
 
 enum class StripePriority { customer_waiting = 0, normal = 1 };
 
@@ -36,6 +41,11 @@ class StripeRateLimit {
  private:
   RedisPool& redis_;
   StripeRateConfig config_;
+  // Resolved at start when config.metrics is set (no lookup per call); null otherwise.
+  metrics::Counter* taken_ = nullptr;
+  metrics::Counter* refused_ = nullptr;
+  metrics::Counter* unavailable_ = nullptr;
+  metrics::Histogram* wait_ = nullptr;
 };
 
 // A StripeApi that takes a token before each call.

@@ -9,6 +9,7 @@ packages=(
   libsimdjson-dev librdkafka-dev libhiredis-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
+  prometheus             # tests: promtool checks the alert rules and the dashboard's expressions
   python3 python3-jsonschema python3-yaml   # tests: responses validated against schemas/openapi.yaml
   docker-compose systemd                     # tests: deploy/compose.yaml and the units validated
   ca-certificates curl openssl

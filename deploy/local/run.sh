@@ -105,6 +105,8 @@ stripe-sync is running (logs in $state/logs/):
   Kafka           $bootstrap (embedded, in memory)
   Redis           redis://127.0.0.1:$redis_port/0 (append-only file in $state/redis)
   metrics         http://127.0.0.1:$ingress_port/metrics (ingress), http://127.0.0.1:$worker_status_port/metrics (worker)
+  alerts          $root/deploy/prometheus/alerts.yml (rules; runbook: deploy/README.md#alerts)
+  dashboard       $root/deploy/grafana/stripe-sync.json (Grafana: Dashboards, Import)
 
 Send a signed test event (the signature is computed when you paste it):
 

@@ -17,13 +17,13 @@ std::string random_id(std::string_view prefix) {
 }
 
 PortalApi::PortalApi(const PortalConfig& config, const std::string& redis_url, StripeApi& stripe,
-                     std::vector<ApiKey> keys, std::function<std::int64_t()> now_ms)
+                     std::vector<ApiKey> keys, std::function<std::int64_t()> now_ms, metrics::Registry* metrics)
     : config_(config),
       keys_(std::move(keys)),
       limiter_(config.rate_per_s, config.burst),
       redis_(parse_redis_url(redis_url), std::chrono::seconds(2)),
       now_ms_(std::move(now_ms)),
-      stripe_budget_(redis_, stripe_budget_config(config.stripe_api_key, config.store.prefix)),
+      stripe_budget_(redis_, stripe_budget_config(config.stripe_api_key, config.store.prefix, metrics)),
       stripe_(stripe, stripe_budget_, StripePriority::normal),
       stripe_waiting_(stripe, stripe_budget_, StripePriority::customer_waiting),
       store_(config.store) {}

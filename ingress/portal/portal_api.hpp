@@ -48,8 +48,9 @@ struct PortalRequest {
 
 class PortalApi {
  public:
+  // `metrics`: where the Stripe budget's series go (stripe_api_budget_*), when set.
   PortalApi(const PortalConfig& config, const std::string& redis_url, StripeApi& stripe, std::vector<ApiKey> keys,
-            std::function<std::int64_t()> now_ms);
+            std::function<std::int64_t()> now_ms, metrics::Registry* metrics = nullptr);
 
   // Admits the caller (key, role, rate limits) and runs the route's handler.
   Answer handle(const PortalRequest& request);

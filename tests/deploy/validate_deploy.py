@@ -100,7 +100,7 @@ def main():
     if cluster_services.get("worker", {}).get("environment", {}).get("REDIS_WAIT_REPLICAS") != "1":
         problem("compose.redis-cluster.yaml: the worker does not wait for a replica")
     worker_listen = services.get("worker", {}).get("environment", {}).get("WORKER_METRICS_LISTEN", "")
-    with open(os.path.join(deploy, "prometheus.yml")) as f:
+    with open(os.path.join(deploy, "prometheus", "prometheus.yml")) as f:
         prom = yaml.safe_load(f)
     targets = [t for job in prom["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]]
     if "worker:" + worker_listen.rsplit(":", 1)[-1] not in targets or "ingress:8080" not in targets:

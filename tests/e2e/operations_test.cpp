@@ -14,6 +14,8 @@
 #include <set>
 #include <thread>
 #include <atomic>
+#include <cstdlib>
+#include <iterator>
 
 #include "common/core/time.hpp"
 #include "common/stripe/signature.hpp"
@@ -661,6 +663,42 @@ TEST(Operations, ThinNotificationsAreFetchedOncePerObjectAndSurviveStripeDownAnd
   EXPECT_EQ(topic_message_count(stack.bootstrap(), "stripe.events.dlq"), 0);
 }
 
+
+// The dashboard (deploy/grafana/stripe-sync.json) names only series the processes export: both
+// are started as deployed (portal on, the worker with a Stripe key), scraped, and the dashboard
+// check is run against the scrapes.
+TEST(Operations, TheDashboardNamesOnlySeriesTheProcessesExport) {
+  test::FakeStripe stripe([](const test::FakeRequest&) -> test::FakeResponse {
+    return {404, test::stripe_error_body("invalid_request_error", "No such thing")};
+  });
+  std::string keys_file = ::testing::TempDir() + "dashboard_api_keys";
+  std::ofstream(keys_file) << ingress::sha256_hex(kAppKey) << " app web\n";
+  test::StackOptions options;
+  options.ingress_env = {std::string("STRIPE_API_KEY=") + kStripeKey, "STRIPE_API_BASE=" + stripe.base_url(),
+                         "API_KEYS_FILE=" + keys_file, std::string("PORTAL_RETURN_SECRET=") + kReturnSecret};
+  options.worker_env = {std::string("STRIPE_API_KEY=") + kStripeKey, "STRIPE_API_BASE=" + stripe.base_url()};
+  test::Stack stack(binaries(), kWebhookSecret, options);
+  stack.start_worker();
+  // One webhook through, so the worker's partitions are assigned and its lag is reported.
+  std::string e = make_event("customer.created.json", "evt_dashboard_1", test::unix_now(), "cus_dashboard");
+  ASSERT_EQ(test::post_webhook(stack.ingress_port(), e, sign(e, kWebhookSecret)).status, 200);
+  ASSERT_TRUE(test::eventually([&] {
+    return scrape(stack.worker_status_port()).find("stripe_worker_consumer_lag{") != std::string::npos;
+  }, 60s));
+  const std::string dir = ::testing::TempDir();
+  std::ofstream(dir + "dashboard_ingress.prom") << scrape(stack.ingress_port());
+  std::ofstream(dir + "dashboard_worker.prom") << scrape(stack.worker_status_port());
+  const std::string root = std::string(STRIPE_SYNC_SCHEMAS_DIR) + "/..";
+  const std::string command = "/usr/bin/python3 " + std::string(STRIPE_SYNC_FIXTURES_DIR) +
+                              "/../deploy/check_dashboard.py " + root + " --scrape " + dir +
+                              "dashboard_ingress.prom --scrape " + dir + "dashboard_worker.prom > " + dir +
+                              "dashboard_check.txt 2>&1";
+  int status = std::system(command.c_str());
+  std::ifstream report(dir + "dashboard_check.txt");
+  std::string text((std::istreambuf_iterator<char>(report)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(status, 0) << text;
+  EXPECT_NE(text.find("against 2 scrapes: 0 problems"), std::string::npos) << text;
+}
 
 // stripe-sync backfill --thin: pages GET /v2/core/events by next_page_url, produces each event as
 // a thin notification, and the worker fetches each object; a second run queues nothing (every

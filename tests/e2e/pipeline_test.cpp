@@ -454,6 +454,8 @@ TEST_F(Pipeline, EventThatCanNeverApplyGoesToTheDlqAndReplayPutsItBack) {
   auto entry = json::parse(listed.substr(0, listed.find('\n')));
   EXPECT_EQ(entry.at("event_id").as_string(), "evt_dlq_1");
   EXPECT_EQ(entry.at("reason").as_string(), "invalid_shape");
+  EXPECT_EQ(entry.at("source").as_string(), "webhook");
+  EXPECT_FALSE(entry.as_object().contains("thin_type"));  // only a thin notification names one
 
   std::string dry = stack_->cli({"dlq", "replay", "--event-id", "evt_dlq_1", "--dry-run"});
   EXPECT_NE(dry.find("would replay 1 of 1"), std::string::npos) << dry;

@@ -47,6 +47,12 @@ json::object describe(const StoredMessage& m) {
   o["event_id"] = m.header("stripe-event-id");
   o["type"] = m.header("stripe-event-type");
   o["key"] = m.key;
+  o["source"] = m.header("source");  // webhook, backfill, replay, thin
+  // A thin notification says what it names (its replay is fetched again, not applied).
+  if (std::string thin = m.header("stripe-thin-type"); !thin.empty()) {
+    o["thin_type"] = thin;
+    o["related_object"] = m.header("stripe-related-object");
+  }
   o["reason"] = m.header("dlq-reason");
   o["error"] = m.header("dlq-error");
   o["source_partition"] = m.header("dlq-source-partition");

@@ -1,5 +1,7 @@
 #include "common/redis/redis_settings.hpp"
 
+#include <cstdlib>
+
 #include "common/core/config.hpp"
 #include "common/core/log.hpp"
 
@@ -23,7 +25,7 @@ std::string info_field(std::string_view info, std::string_view name) {
 }  // namespace
 
 Result<RedisSettingsReport> read_redis_settings(RedisClient& redis) {
-  auto infos = redis.on_every_master({"INFO", "memory", "persistence"});
+  auto infos = redis.on_every_master({"INFO", "server", "memory", "persistence"});
   if (!infos) return infos.error();
   RedisSettingsReport report;
   for (const auto& [node, info] : *infos) {
@@ -31,6 +33,9 @@ Result<RedisSettingsReport> read_redis_settings(RedisClient& redis) {
     std::string policy = info_field(info.str, "maxmemory_policy");
     if (!policy.empty() && policy != "noeviction") report.evicting.push_back(node + ": " + policy);
     if (info_field(info.str, "aof_enabled") == "0") report.aof_off.push_back(node);
+    // The scripts declare flags (#!lua flags=...): Redis 7 and later.
+    std::string version = info_field(info.str, "redis_version");
+    if (!version.empty() && std::atoi(version.c_str()) < 7) report.too_old.push_back(node + ": " + version);
   }
   return report;
 }

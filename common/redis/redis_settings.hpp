@@ -19,6 +19,7 @@ namespace stripe_sync {
 struct RedisSettingsReport {
   std::vector<std::string> evicting;  // "node: policy" of every master whose policy evicts
   std::vector<std::string> aof_off;   // nodes with appendonly no
+  std::vector<std::string> too_old;   // "node: version" of every master older than Redis 7
 };
 
 // Reads INFO memory and persistence on every master.

@@ -115,6 +115,10 @@ curl -sS -X POST http://127.0.0.1:$ingress_port/webhooks/stripe \\
   -H "Stripe-Signature: \$($root/$bin/worker/stripe-sync sign --secret '$secret' < $root/$event)" \\
   --data-binary @$root/$event
 
+Check the stack as a deployment would be checked (add STRIPE_API_KEY and WEBHOOK_URL for Stripe):
+
+KAFKA_BROKERS=$bootstrap REDIS_URL=redis://127.0.0.1:$redis_port/0 STRIPE_WEBHOOK_SECRET=\$(cat $root/$state/webhook-secret) $root/$bin/worker/stripe-sync doctor
+
 Then see what the worker applied to Redis:
 
 REDIS_URL=redis://127.0.0.1:$redis_port/0 $root/$bin/worker/stripe-sync state customer cus_Rx7Example001

@@ -105,13 +105,9 @@ struct Totals {
 }  // namespace
 
 int run_backfill(const std::vector<std::string>& args) {
-  auto s = Settings::load(kSettings, args, ::getenv);
-  if (s.help_requested()) {
-    std::fputs(Settings::help_text(kUsage, kSettings).c_str(), stdout);
-    return 0;
-  }
-  log::configure(log::parse_level(s.get("LOG_LEVEL")), log::Format::json, "stripe-sync");
-  if (!s.positional().empty()) throw ConfigError("unexpected argument '" + s.positional()[0] + "' (see --help)");
+  auto loaded = command_settings(kSettings, kUsage, args);
+  if (!loaded) return 0;
+  const Settings& s = *loaded;
   const bool undelivered = s.get_bool("undelivered");
   const bool dry_run = s.get_bool("dry-run");
   const bool thin = s.get_bool("thin");

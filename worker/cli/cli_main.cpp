@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "  sign     print a Stripe-Signature header for the payload on stdin\n"
     "  state    state customer <cus_id>: the customer's synced state as one typed JSON document\n"
     "  audit    audit <cus_id> [--limit N]: the customer's audit trail, newest first\n"
+    "  doctor   check a deployment before it takes traffic: settings, Kafka, Redis, Stripe\n"
     "  dlq      dlq list | dlq replay [--event-id ID]... [--type T] [--since ISO8601] [--dry-run]\n"
     "  backfill backfill --since <ISO8601|duration> [--type T]... | backfill --undelivered:\n"
     "           re-publish Stripe's event list into the topic (source=backfill)\n\n"
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
     if (command == "audit") return stripe_sync::cli::run_audit(args);
     if (command == "dlq") return stripe_sync::cli::run_dlq(args);
     if (command == "backfill") return stripe_sync::cli::run_backfill(args);
+    if (command == "doctor") return stripe_sync::cli::run_doctor(args);
   } catch (const stripe_sync::ConfigError& e) {
     std::fprintf(stderr, "stripe-sync %s: %s\n", command.c_str(), e.what());
     return 2;

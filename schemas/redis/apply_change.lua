@@ -36,40 +36,25 @@ local event_id, event_type, object_id = ARGV[1], ARGV[2], ARGV[3]
 local stamp = tonumber(ARGV[4])
 local tombstone = ARGV[5] == '1'
 local index_action, drop_on_apply = ARGV[6], ARGV[7] == '1'
-local ttl, maxlen, now_ms, source = tonumber(ARGV[8]), ARGV[9], ARGV[10], ARGV[11]
-local has_previous = ARGV[12] == '1'
-local api_version = ARGV[13]
 
-local seen = redis.call('GET', marker)
-if seen then
-  return {'duplicate', '', string.sub(seen, -4) == ':tie' and '1' or '0'}
-end
-
+-- The record's fields as two arrays (names, values) in ARGV order: no table keyed by name is
+-- built on the common path, since Redis spends more on the script's own work than on its calls.
 local n = tonumber(ARGV[14])
-local fields, names = {}, {}
+local names, values = {}, {}
 local i = 15
 for k = 1, n do
-  local name = ARGV[i]
-  names[k] = name
-  fields[name] = ARGV[i + 1]
+  names[k] = ARGV[i]
+  values[k] = ARGV[i + 1]
   i = i + 2
 end
 if tombstone then
   -- A tombstone says so in its record, whatever the fields carried.
-  if fields['deleted'] == nil then names[#names + 1] = 'deleted' end
-  fields['deleted'] = '1'
+  local at = n + 1
+  for k = 1, n do if names[k] == 'deleted' then at = k end end
+  names[at], values[at] = 'deleted', '1'
 end
-local m = tonumber(ARGV[i])
-i = i + 1
-local previous, previous_count = {}, 0
-for _ = 1, m do
-  previous[ARGV[i]] = ARGV[i + 1]
-  previous_count = previous_count + 1
-  i = i + 2
-end
-local index_score = ARGV[i]
-local index_members = {}
-for k = 1, tonumber(ARGV[i + 1]) do index_members[k] = ARGV[i + 1 + k] end
+local previous_at, previous_count = i + 1, tonumber(ARGV[i])
+local index_at = previous_at + 2 * previous_count
 
 -- The stored stamp, tombstone, revalidation mark and every field of the record, in one read.
 local current = redis.call('HMGET', obj, '_v', 'deleted', '_revalidate', unpack(names))
@@ -79,13 +64,16 @@ local marked = current[3] ~= false
 -- changed: the fields whose value differs ("" and absent read alike), for the audit entry and
 -- the same-second rule; writes: those plus the fields the record does not hold yet.
 local changed, writes = {}, {}
+local w, c = 0, 0
 for k = 1, #names do
-  local name = names[k]
-  local have, new = current[k + 3], fields[name]
+  local have, new = current[k + 3], values[k]
   if have ~= new then
-    writes[#writes + 1] = name
-    writes[#writes + 1] = new
-    if have or new ~= '' then changed[#changed + 1] = name end
+    writes[w + 1], writes[w + 2] = names[k], new
+    w = w + 2
+    if have or new ~= '' then
+      c = c + 1
+      changed[c] = names[k]
+    end
   end
 end
 
@@ -98,14 +86,15 @@ elseif stamp > stored_stamp then
   outcome = 'applied'
 elseif stamp < stored_stamp then
   outcome = 'stale'
-elseif #changed == 0 then
+elseif c == 0 then
   outcome = 'stale'                       -- same second, nothing to do
-elseif has_previous and previous_count > 0 then
+elseif ARGV[12] == '1' and previous_count > 0 then
   -- Same second: the direct successor of the stored state applies; anything else is ambiguous.
   outcome = 'applied'
   local stored = {}
   for k = 1, #names do stored[names[k]] = current[k + 3] or '' end
-  for name, value in pairs(previous) do
+  for p = previous_at, index_at - 1, 2 do
+    local name, value = ARGV[p], ARGV[p + 1]
     local have = stored[name]
     if have == nil then have = redis.call('HGET', obj, name) or '' end
     if have ~= value then
@@ -117,21 +106,34 @@ else
   outcome = 'ambiguous'
 end
 
+-- The third element says the event tied with the stored state (same second, same rank): the
+-- previous_attributes rule decided it, and a value that returned to an earlier one within that
+-- second can fool the rule, so a worker with WORKER_REVALIDATE=1 confirms every tie at Stripe.
+local tie = (stored_stamp ~= 0 and not stored_deleted and stamp == stored_stamp) and '1' or '0'
+-- The processed marker is checked and set in one command, before anything is written: an event
+-- already processed (its marker set) writes nothing and answers the tie it had then.
+local seen = redis.call('SET', marker, tie == '1' and (outcome .. ':tie') or outcome, 'NX', 'GET', 'EX', ARGV[8])
+if seen then
+  return {'duplicate', '', string.sub(seen, -4) == ':tie' and '1' or '0'}
+end
+
 if outcome == 'applied' then
   -- Only what differs is written: a field rewritten with its own value costs Redis the same.
-  redis.call('HSET', obj, '_v', ARGV[4], '_event', event_id, '_synced_ms', now_ms, unpack(writes))
+  redis.call('HSET', obj, '_v', ARGV[4], '_event', event_id, '_synced_ms', ARGV[10], unpack(writes))
   if marked then redis.call('HDEL', obj, '_revalidate') end
   if index_action == 'add' then
     redis.call('SADD', index, object_id)
   elseif index_action == 'remove' then
     redis.call('SREM', index, object_id)
   elseif index_action == 'zadd' then
-    redis.call('ZADD', index, index_score, object_id)
+    redis.call('ZADD', index, ARGV[index_at], object_id)
   elseif index_action == 'zrem' then
     redis.call('ZREM', index, object_id)
   elseif index_action == 'replace' then
     redis.call('DEL', index)
-    if #index_members > 0 then redis.call('SADD', index, unpack(index_members)) end
+    local members = {}
+    for k = 1, tonumber(ARGV[index_at + 1]) do members[k] = ARGV[index_at + 1 + k] end
+    if #members > 0 then redis.call('SADD', index, unpack(members)) end
   end
   if drop_on_apply then redis.call('DEL', drop) end
 elseif outcome == 'ambiguous' then
@@ -140,12 +142,7 @@ elseif outcome == 'ambiguous' then
 end
 
 local changed_text = outcome == 'applied' and table.concat(changed, ',') or ''
-redis.call('XADD', audit, 'MAXLEN', '~', maxlen, '*',
+redis.call('XADD', audit, 'MAXLEN', '~', ARGV[9], '*',
            'event_id', event_id, 'type', event_type, 'object_id', object_id,
-           'outcome', outcome, 'changed', changed_text, 'source', source, 'api_version', api_version)
--- The third element says the event tied with the stored state (same second, same rank): the
--- previous_attributes rule decided it, and a value that returned to an earlier one within that
--- second can fool the rule, so a worker with WORKER_REVALIDATE=1 confirms every tie at Stripe.
-local tie = (stored_stamp ~= 0 and not stored_deleted and stamp == stored_stamp) and '1' or '0'
-redis.call('SET', marker, tie == '1' and (outcome .. ':tie') or outcome, 'EX', ttl)
+           'outcome', outcome, 'changed', changed_text, 'source', ARGV[11], 'api_version', ARGV[13])
 return {outcome, changed_text, tie}

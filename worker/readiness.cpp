@@ -3,6 +3,7 @@
 #include "common/core/log.hpp"
 #include "common/redis/redis_probe.hpp"
 #include "common/redis/redis_settings.hpp"
+#include "worker/dlq_ledger.hpp"
 
 namespace stripe_sync::worker {
 
@@ -19,6 +20,8 @@ void Readiness::stop() {
 
 void Readiness::monitor_loop() {
   RedisProbe probe(config_.redis, std::chrono::milliseconds(500), config_.redis_allow_eviction);
+  RedisClient ledger_redis(config_.redis, std::chrono::milliseconds(1000));
+  DlqLedger ledger(ledger_redis, config_.store);
   bool reported_ready = false;
   auto next_dlq = std::chrono::steady_clock::now();
   std::unique_lock lock(monitor_mutex_);
@@ -34,7 +37,7 @@ void Readiness::monitor_loop() {
     }
     bool broker_up = dlq_.broker_reachable(std::chrono::milliseconds(500));
     if (broker_up && std::chrono::steady_clock::now() >= next_dlq) {
-      if (auto n = dlq_.messages_in(config_.kafka_dlq_topic, std::chrono::milliseconds(1000))) metrics_.dlq_messages.set(*n);
+      sample_dlq(ledger, redis_up);
       next_dlq = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     }
     redis_reachable_.store(redis_up);
@@ -49,6 +52,20 @@ void Readiness::monitor_loop() {
     }
     lock.lock();
     monitor_cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return monitor_stop_; });
+  }
+}
+
+void Readiness::sample_dlq(DlqLedger& ledger, bool redis_up) {
+  auto spans = dlq_.watermarks(config_.kafka_dlq_topic, std::chrono::milliseconds(1000));
+  if (!spans) return;
+  std::int64_t held = 0;
+  for (const auto& s : *spans) held += s.high - s.low;
+  metrics_.dlq_messages.set(held);
+  if (!redis_up) return;  // the pending count keeps its last value
+  if (auto ids = ledger.record_ids()) {
+    metrics_.dlq_pending.set(pending_count(*spans, *ids));
+  } else {
+    log::debug("dead-letter records not read", {{"error", ids.error().message}});
   }
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // stripe-worker's /readyz: a monitor thread checks every 250 ms that the broker answers and
 // that Redis is reachable and fit to serve (redis_settings: no evicting policy), samples the
-// dead-letter topic's size every 5 s, and keeps stripe_worker_ready up to date. Ready also needs
-// an assigned partition and none backing off (the scheduler says).
+// dead-letter topic's size and its pending entries every 5 s, and keeps stripe_worker_ready up
+// to date. Ready also needs an assigned partition and none backing off (the scheduler says).
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -15,6 +15,8 @@
 #include "worker/worker_metrics.hpp"
 
 namespace stripe_sync::worker {
+
+class DlqLedger;
 
 class Readiness {
  public:
@@ -31,6 +33,8 @@ class Readiness {
 
  private:
   void monitor_loop();
+  // The dead-letter topic's size, and how much of it is pending (worker/dlq_ledger.hpp).
+  void sample_dlq(DlqLedger& ledger, bool redis_up);
 
   const WorkerConfig& config_;
   KafkaProducer& dlq_;

@@ -36,12 +36,15 @@ WorkerMetrics::WorkerMetrics(metrics::Registry& r)
                        "Assigned partitions paused while their batch waits to be retried")),
       dlq_messages(r.gauge("stripe_worker_dlq_messages",
                            "Messages held by the dead-letter topic (sampled every 5 s; -1 until known)")),
+      dlq_pending(r.gauge("stripe_worker_dlq_pending",
+                          "Dead-lettered entries neither replayed nor resolved (sampled every 5 s; -1 until known)")),
       ready_gauge(r.gauge("stripe_worker_ready", "1 while /readyz answers 200")),
       thin_queue_depth(r.gauge("stripe_worker_thin_queue_depth",
                                "Objects waiting in the thin path's fetch queue (sampled by the fetcher)")),
       thin_oldest_seconds(r.gauge("stripe_worker_thin_oldest_seconds",
                                   "Age of the oldest entry of the thin path's fetch queue, seconds (0 when empty)")) {
   dlq_messages.set(-1);
+  dlq_pending.set(-1);
   // Every class is registered at start, so a scrape shows the zeros and no retry builds a label.
   for (std::string_view code : kRedisErrorCodes) {
     redis_retries.emplace(code, &r.counter("stripe_worker_redis_retries_total",

@@ -52,6 +52,7 @@ class WorkerMetrics {
   metrics::Gauge& assigned;
   metrics::Gauge& retrying;
   metrics::Gauge& dlq_messages;
+  metrics::Gauge& dlq_pending;
   metrics::Gauge& ready_gauge;
   metrics::Gauge& thin_queue_depth;
   metrics::Gauge& thin_oldest_seconds;

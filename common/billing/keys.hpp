@@ -45,6 +45,9 @@ class Keys {
 
   // Operations.
   std::string backfill_cursor() const { return prefix_ + "backfill:undelivered:cursor"; }
+  // hash: "<partition>:<offset>" of a dead-letter topic entry -> its lifecycle record (JSON,
+  // worker/dlq_ledger.hpp); an entry without one is pending.
+  std::string dlq_entries() const { return prefix_ + "{dlq}:entries"; }
 
   // The thin path's fetch queue (fetch_queue.lua), all under {fetch}.
   std::string fetch_due() const { return fetch() + "due"; }            // sorted set: entry -> due ms

@@ -290,32 +290,40 @@ bool KafkaProducer::broker_reachable(std::chrono::milliseconds timeout) {
   return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-std::optional<std::int64_t> KafkaProducer::messages_in(const std::string& topic,
-                                                      std::chrono::milliseconds timeout) {
+std::optional<std::vector<KafkaProducer::PartitionOffsets>> KafkaProducer::watermarks(
+    const std::string& topic, std::chrono::milliseconds timeout) {
   kafka::TopicPtr t(rd_kafka_topic_new(impl_->handle.get(), topic.c_str(), nullptr));
   const rd_kafka_metadata_t* md = nullptr;
   if (!t || rd_kafka_metadata(impl_->handle.get(), 0, t.get(), &md, static_cast<int>(timeout.count())) !=
                 RD_KAFKA_RESP_ERR_NO_ERROR) {
     return std::nullopt;
   }
-  std::optional<std::int64_t> total = 0;
-  for (int i = 0; i < md->topic_cnt && total; ++i) {
+  std::optional<std::vector<PartitionOffsets>> out(std::in_place);
+  for (int i = 0; i < md->topic_cnt && out; ++i) {
     if (md->topics[i].err) {
-      total = md->topics[i].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ? std::optional<std::int64_t>(0) : std::nullopt;
+      if (md->topics[i].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) out.reset();
       break;
     }
     for (int p = 0; p < md->topics[i].partition_cnt; ++p) {
-      std::int64_t low = 0, high = 0;
-      if (rd_kafka_query_watermark_offsets(impl_->handle.get(), topic.c_str(), md->topics[i].partitions[p].id,
-                                           &low, &high, static_cast<int>(timeout.count())) !=
-          RD_KAFKA_RESP_ERR_NO_ERROR) {
-        total = std::nullopt;
+      PartitionOffsets o;
+      o.partition = md->topics[i].partitions[p].id;
+      if (rd_kafka_query_watermark_offsets(impl_->handle.get(), topic.c_str(), o.partition, &o.low, &o.high,
+                                           static_cast<int>(timeout.count())) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        out.reset();
         break;
       }
-      *total += high - low;
+      out->push_back(o);
     }
   }
   rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+std::optional<std::int64_t> KafkaProducer::messages_in(const std::string& topic, std::chrono::milliseconds timeout) {
+  auto spans = watermarks(topic, timeout);
+  if (!spans) return std::nullopt;
+  std::int64_t total = 0;
+  for (const PartitionOffsets& o : *spans) total += o.high - o.low;
   return total;
 }
 

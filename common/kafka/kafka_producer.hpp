@@ -50,8 +50,15 @@ class KafkaProducer final : public EventPublisher {
   // Asks a broker for metadata (a blocking round trip: never call it on an I/O thread).
   bool broker_reachable(std::chrono::milliseconds timeout);
 
-  // Messages currently held by `topic` (high minus low watermark, summed over its partitions);
-  // nullopt when the broker does not answer within `timeout` (blocking, like broker_reachable).
+  // The offsets each partition of `topic` holds now, [low, high); empty for a topic that does
+  // not exist; nullopt when the broker does not answer within `timeout` (blocking, like
+  // broker_reachable).
+  struct PartitionOffsets {
+    std::int32_t partition = 0;
+    std::int64_t low = 0, high = 0;
+  };
+  std::optional<std::vector<PartitionOffsets>> watermarks(const std::string& topic, std::chrono::milliseconds timeout);
+  // Messages currently held by `topic` (high minus low watermark, summed over its partitions).
   std::optional<std::int64_t> messages_in(const std::string& topic, std::chrono::milliseconds timeout);
 
   std::size_t in_flight() const;

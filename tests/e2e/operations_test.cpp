@@ -61,25 +61,8 @@ std::string sign(const std::string& body, const std::string& secret) {
   return sign_payload(body, s, test::unix_now());
 }
 
-// The value of one series in Prometheus text ("name{labels}"), or -1 when absent.
-double metric(const std::string& text, const std::string& series) {
-  std::size_t at = 0;
-  while ((at = text.find(series + " ", at)) != std::string::npos) {
-    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
-    at += series.size();
-  }
-  return -1;
-}
-
-
-std::string scrape(std::uint16_t port) {
-  try {
-    auto r = test::HttpClient(port).get("/metrics");
-    return r.status == 200 ? r.body : std::string();
-  } catch (const std::exception&) {
-    return {};
-  }
-}
+double metric(const std::string& text, const std::string& series) { return test::metric_value(text, series); }
+std::string scrape(std::uint16_t port) { return test::scrape_metrics(port); }
 
 TEST(Operations, MetricsShowExactlyTheCountsOfAScriptedRun) {
   test::Stack stack(binaries(), kWebhookSecret);

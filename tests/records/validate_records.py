@@ -41,6 +41,7 @@ KEYS = [
     (r"^stripe:\{fetch\}:requests$", "fetch_requests", "hash"),
     (r"^stripe:\{fetch\}:(seq|attempts)$", "fetch_counts", "hash"),
     (r"^stripe:\{fetch\}:notification:[^:]+$", "fetch_notification", "string"),
+    (r"^stripe:\{dlq\}:entries$", "dlq_entries", "hash"),
 ]
 
 

@@ -87,4 +87,22 @@ HttpResult post_webhook(std::uint16_t port, const std::string& body, const std::
                     {"Stripe-Signature", signature}});
 }
 
+std::string scrape_metrics(std::uint16_t port) {
+  try {
+    auto r = HttpClient(port).get("/metrics");
+    return r.status == 200 ? r.body : std::string();
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+double metric_value(const std::string& text, const std::string& series) {
+  std::size_t at = 0;
+  while ((at = text.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
+    at += series.size();
+  }
+  return -1;
+}
+
 }  // namespace stripe_sync::test

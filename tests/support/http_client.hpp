@@ -34,6 +34,11 @@ class HttpClient {
 // Sends a signed webhook on a fresh connection.
 HttpResult post_webhook(std::uint16_t port, const std::string& body, const std::string& signature);
 
+// GET /metrics on `port`: the body, or "" while the process does not answer.
+std::string scrape_metrics(std::uint16_t port);
+// The value of one series ("name{labels}") in Prometheus text, or -1 when absent.
+double metric_value(const std::string& text, const std::string& series);
+
 // Polls `condition` every 20 ms until it holds or `deadline` passes; returns whether it held.
 template <class F>
 bool eventually(F condition, std::chrono::milliseconds deadline = std::chrono::seconds(10)) {

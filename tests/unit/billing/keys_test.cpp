@@ -22,6 +22,7 @@ TEST(Keys, SpellTheDocumentedLayout) {
   EXPECT_EQ(k.portal_configuration_list(), "stripe:portal:{portal}:configurations");
   EXPECT_EQ(k.portal_visit("ps_1"), "stripe:portal:{portal}:visit:ps_1");
   EXPECT_EQ(k.backfill_cursor(), "stripe:backfill:undelivered:cursor");
+  EXPECT_EQ(k.dlq_entries(), "stripe:{dlq}:entries");
 }
 
 TEST(Keys, ThePrefixIsEveryKeysFirstPart) {

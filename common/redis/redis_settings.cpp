@@ -29,15 +29,18 @@ Result<RedisSettingsReport> read_redis_settings(RedisClient& redis) {
   if (!infos) return infos.error();
   RedisSettingsReport report;
   for (const auto& [node, info] : *infos) {
-    if (info.type != RedisValue::Type::string) continue;
-    std::string policy = info_field(info.str, "maxmemory_policy");
-    if (!policy.empty() && policy != "noeviction") report.evicting.push_back(node + ": " + policy);
-    if (info_field(info.str, "aof_enabled") == "0") report.aof_off.push_back(node);
-    // The scripts declare flags (#!lua flags=...): Redis 7 and later.
-    std::string version = info_field(info.str, "redis_version");
-    if (!version.empty() && std::atoi(version.c_str()) < 7) report.too_old.push_back(node + ": " + version);
+    if (info.type == RedisValue::Type::string) add_node_settings(node, info.str, report);
   }
   return report;
+}
+
+void add_node_settings(const std::string& node, std::string_view info, RedisSettingsReport& report) {
+  std::string policy = info_field(info, "maxmemory_policy");
+  if (!policy.empty() && policy != "noeviction") report.evicting.push_back(node + ": " + policy);
+  if (info_field(info, "aof_enabled") == "0") report.aof_off.push_back(node);
+  // The scripts declare flags (#!lua flags=...): Redis 7 and later.
+  std::string version = info_field(info, "redis_version");
+  if (!version.empty() && std::atoi(version.c_str()) < 7) report.too_old.push_back(node + ": " + version);
 }
 
 Status refuse_eviction(const RedisSettingsReport& report, bool allow_eviction) {

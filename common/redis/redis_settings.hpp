@@ -22,8 +22,10 @@ struct RedisSettingsReport {
   std::vector<std::string> too_old;   // "node: version" of every master older than Redis 7
 };
 
-// Reads INFO memory and persistence on every master.
+// Reads INFO server, memory and persistence on every master.
 Result<RedisSettingsReport> read_redis_settings(RedisClient& redis);
+// What one node's INFO text adds to the report.
+void add_node_settings(const std::string& node, std::string_view info, RedisSettingsReport& report);
 
 // The one line that refuses an evicting Redis (bad_input), or Ok.
 Status refuse_eviction(const RedisSettingsReport& report, bool allow_eviction);

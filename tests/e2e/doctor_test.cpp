@@ -15,6 +15,7 @@
 #include "tests/support/fake_stripe.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/redis_cluster.hpp"
 #include "tests/support/stack.hpp"
 
 namespace stripe_sync {
@@ -166,6 +167,21 @@ TEST_F(Doctor, RedisThatEvictsCannotBeReachedOrRefusesScriptsFails) {
   ASSERT_EQ(redis({"CONFIG", "SET", "appendonly", "no"}), "OK");
   r = doctor();
   EXPECT_TRUE(r.has("warn", "redis.appendonly")) << r.out;
+}
+
+TEST_F(Doctor, AClusterWithAnUncoveredSlotFails) {
+  test::RedisCluster cluster;
+  DoctorRun r = doctor({"REDIS_URL=" + cluster.url()});
+  EXPECT_TRUE(r.has("ok", "redis.cluster")) << r.out;
+  EXPECT_TRUE(r.has("ok", "redis.scripts")) << r.out;
+  // One slot taken away from its master: the cluster no longer serves every key.
+  const int owner = cluster.master_of(100);
+  ASSERT_GE(owner, 0);
+  auto v = cluster.node(static_cast<std::size_t>(owner)).client()->command({"CLUSTER", "DELSLOTS", "100"});
+  ASSERT_TRUE(v && v->str == "OK") << (v ? v->str : "io error");
+  r = doctor({"REDIS_URL=" + cluster.url()});
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_TRUE(r.has("fail", "redis.cluster")) << r.out;
 }
 
 TEST_F(Doctor, StripeRefusingTheKeyAClockAwayAndAnEndpointThatIsNotOursAreReported) {

@@ -179,8 +179,15 @@ void check_redis(const Settings& s, Report& r) {
     return;
   }
   RedisClient redis(endpoint, 2000ms);
+  constexpr const char* kClusterFix = "redis-cli --cluster check <node>; --cluster fix for uncovered slots";
   if (auto up = redis.ping(); !up) {
-    r.fail("redis.reachable", up.error().message, "check REDIS_URL and that Redis listens there");
+    if (up.error().code == "clusterdown") {
+      // It answered: a cluster that does not serve every slot, so nothing else can be asked of it.
+      r.ok("redis.reachable", "a Redis Cluster");
+      r.fail("redis.cluster", up.error().message, kClusterFix);
+    } else {
+      r.fail("redis.reachable", up.error().message, "check REDIS_URL and that Redis listens there");
+    }
     return;
   }
   r.ok("redis.reachable", redis.is_cluster() ? "a Redis Cluster" : "one Redis server");
@@ -218,8 +225,7 @@ void check_redis(const Settings& s, Report& r) {
     if (covered) {
       r.ok("redis.cluster", "state ok, all 16384 slots assigned");
     } else {
-      r.fail("redis.cluster", "a master reports the cluster not ok or slots unassigned",
-             "redis-cli --cluster check <node>; --cluster fix for uncovered slots");
+      r.fail("redis.cluster", "a master reports the cluster not ok or slots unassigned", kClusterFix);
     }
   }
   int loaded = 0;

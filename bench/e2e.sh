@@ -4,11 +4,18 @@
 #   1. ingress: the most acknowledged webhooks/s (bench/loadgen, closed loop, 2 KB and 16 KB);
 #      p50/p99 ack latency at 20%, 50% and 80% of that rate (open loop, no coordinated omission);
 #   2. the ceiling: the same loadgen against nginx answering a static 200 (worker_processes =
-#      INGRESS_THREADS, 1 by default), and our rate as a fraction of it;
+#      INGRESS_THREADS, 1 by default), and our rate as a fraction of it. The client check: wrk
+#      drives the same nginx with the same request in the same run, and loadgen must reach 95 %
+#      of wrk's rate, or the ratio measures the client (the run says so, and the row is marked);
 #   3. end to end: events/s from the first send to the last event applied in Redis, and p50/p99
 #      from ingress-received-ms to applied (the worker's histogram), flat out and at 2,000/s;
 #   4. the worker alone: bench/apply_bench.sh (apply rate beside redis-benchmark of the script);
-#   5. peak RSS and CPU seconds per 100k events of ingress and worker.
+#   5. peak RSS and CPU seconds per 100k events of ingress and worker;
+#   6. CPU µs per acknowledged webhook of each process (ingress, broker, worker, redis-server), all
+#      threads, over the end-to-end step.
+# The rate steps send a pool of requests built and signed before the step (loadgen --pool), so
+# the client costs about what wrk does; the end-to-end steps build and sign each one (every event
+# id is new, so the worker applies each).
 # It writes bench/results/e2e-<commit>.json and appends the table to bench/README.md.
 #   bench/e2e.sh [SECONDS]      (default 10: the length of each load step)
 set -euo pipefail
@@ -25,8 +32,8 @@ worker_threads=${WORKER_THREADS:-2}
 conns=${CONNECTIONS:-128}
 
 ./deploy/local/install-deps.sh
-if ! command -v nginx >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
+if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light wrk >/dev/null
 fi
 cmake --preset release >/dev/null
 cmake --build --preset release >/dev/null
@@ -63,12 +70,14 @@ hz=$(getconf CLK_TCK)
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --appendonly yes --appendfsync everysec \
   --save "" --daemonize no >"$work/redis.log" 2>&1 &
-pids+=($!)
+redis=$!
+pids+=($redis)
 wait_for 10 redis-server redis-cli -p "$redis_port" ping
 # 24 partitions: the embedded broker keeps ~5 MB a partition (~120 MB in all), room for the
 # worker's lag and for the ingress-alone steps, which nothing consumes.
 "$bin/worker/stripe-sync" broker --partitions 24 --bootstrap-file "$work/bootstrap" >/dev/null 2>"$work/broker.log" &
-pids+=($!)
+broker=$!
+pids+=($broker)
 wait_for 10 "the broker" test -s "$work/bootstrap"
 bootstrap=$(cat "$work/bootstrap")
 ingress_port=$(free_port)
@@ -93,13 +102,23 @@ pids+=($worker)
 wait_for 30 "worker /readyz" curl -sf -o /dev/null "http://127.0.0.1:$worker_port/readyz"
 wm="http://127.0.0.1:$worker_port/metrics"
 e2e_n=40000
-i_t0=$(ticks "$ingress"); w_t0=$(ticks "$worker")
+i_t0=$(ticks "$ingress"); w_t0=$(ticks "$worker"); b_t0=$(ticks "$broker"); r_t0=$(ticks "$redis")
 t_start=$(date +%s.%N)
 e2e_load=$("$bin/bench/loadgen" --port "$ingress_port" --requests "$e2e_n" --seconds 600 --connections "$conns" --id-prefix evt_e2e_)
 e2e_ok=$(field "$e2e_load" "status.get('200', 0)")
 wait_for 300 "the worker to apply $e2e_ok events" applied_at_least "$e2e_ok"
 t_end=$(date +%s.%N)
-i_t1=$(ticks "$ingress"); w_t1=$(ticks "$worker")
+i_t1=$(ticks "$ingress"); w_t1=$(ticks "$worker"); b_t1=$(ticks "$broker"); r_t1=$(ticks "$redis")
+us_per() { /usr/bin/python3 -c "print(round(($2 - $1) / $hz * 1e6 / $e2e_ok, 1))"; }
+cpu_ingress=$(us_per "$i_t0" "$i_t1"); cpu_broker=$(us_per "$b_t0" "$b_t1")
+cpu_worker=$(us_per "$w_t0" "$w_t1"); cpu_redis=$(us_per "$r_t0" "$r_t1")
+{
+  echo "CPU µs per acknowledged webhook, end to end ($e2e_ok events, all threads of each process):"
+  echo "  ingress       $cpu_ingress"
+  echo "  broker        $cpu_broker   (in production the broker runs elsewhere)"
+  echo "  worker        $cpu_worker"
+  echo "  redis-server  $cpu_redis"
+} >&2
 e2e_rate=$(/usr/bin/python3 -c "print(round($e2e_ok / ($t_end - $t_start)))")
 buckets() { curl -s "$wm" | grep '^stripe_worker_end_to_end_seconds_bucket'; }
 # p-th percentile (upper bucket bound, ms) of the histogram's growth between two snapshots.
@@ -137,15 +156,15 @@ kill -TERM "$worker"; wait "$worker" 2>/dev/null || true
 
 echo "== ingress alone" >&2
 i_a=$(ticks "$ingress")
-max2k=$(load "$ingress_port" --connections "$conns" --size 2048 --id-prefix evt_max_)
+max2k=$(load "$ingress_port" --connections "$conns" --size 2048 --pool 4096 --id-prefix evt_max_)
 i_b=$(ticks "$ingress")
-max16k=$(load "$ingress_port" --connections "$conns" --size 16384 --id-prefix evt_max16_)
+max16k=$(load "$ingress_port" --connections "$conns" --size 16384 --pool 1024 --id-prefix evt_max16_)
 rate_max=$(field "$max2k" "round(ok_per_s)")
 ingress_cpu=$(/usr/bin/python3 -c "print(round(($i_b - $i_a) / $hz * 100000 / $(field "$max2k" "status.get('200', 0)"), 2))")
 declare -A at
 for pct in 20 50 80; do
   r=$((rate_max * pct / 100))
-  at[$pct]=$(load "$ingress_port" --rate "$r" --connections "$conns" --size 2048 --id-prefix "evt_at${pct}_")
+  at[$pct]=$(load "$ingress_port" --rate "$r" --connections "$conns" --size 2048 --pool 4096 --id-prefix "evt_at${pct}_")
 done
 ingress_rss=$(hwm_mib "$ingress")
 
@@ -168,8 +187,19 @@ http {
 NGINX
 nginx -c "$work/nginx.conf" -p "$work"
 wait_for 10 nginx curl -s -o /dev/null "http://127.0.0.1:$nginx_port/"
-static=$(load "$nginx_port" --connections "$conns" --size 2048)
+# The client check: wrk with the same request, then loadgen, against the same nginx.
+"$bin/bench/loadgen" --sample-body "$work/body.json" --size 2048
+wrk_out=$(BODY_FILE="$work/body.json" wrk -t1 -c"$conns" -d"${seconds}s" -s bench/wrk_post.lua "http://127.0.0.1:$nginx_port/webhooks/stripe")
+rate_wrk=$(echo "$wrk_out" | awk '/^Requests\/sec:/ {printf "%d", $2}')
+static=$(load "$nginx_port" --connections "$conns" --size 2048 --pool 4096)
 rate_static=$(field "$static" "round(ok_per_s)")
+client_check=$(/usr/bin/python3 -c "print('pass' if $rate_static >= 0.95 * ${rate_wrk:-0} and ${rate_wrk:-0} > 0 else 'fail')")
+if [ "$client_check" = pass ]; then
+  echo "client check: loadgen drove nginx at $rate_static/s, wrk at $rate_wrk/s: pass" >&2
+else
+  echo "client check FAILED: loadgen drove nginx at $rate_static/s, wrk at $rate_wrk/s (under 95 %):" \
+    "every ratio of this run measures the client, not the servers" >&2
+fi
 kill "$(cat "$work/nginx.pid")"; rm -f "$work/nginx.pid"
 
 echo "== worker alone (bench/apply_bench.sh)" >&2
@@ -190,13 +220,14 @@ d = {
   "connections": $conns, "ingress_threads": $ingress_threads, "worker_threads": $worker_threads, "seconds_per_step": $seconds,
   "ingress_max_2k": json.loads('''$max2k'''), "ingress_max_16k": json.loads('''$max16k'''),
   "ingress_at": {p: json.loads(v) for p, v in (("20", '''${at[20]}'''), ("50", '''${at[50]}'''), ("80", '''${at[80]}'''))},
-  "static_nginx": json.loads('''$static'''),
+  "static_nginx": json.loads('''$static'''), "wrk_nginx_per_s": ${rate_wrk:-0}, "client_check": "$client_check",
   "ratio_to_static": round($rate_max / max($rate_static, 1), 3),
   "e2e": {"events": $e2e_ok, "load": json.loads('''$e2e_load'''), "events_per_s": $e2e_rate, "p50_ms_le": "$e2e_p50", "p99_ms_le": "$e2e_p99",
           "at_2000_per_s": {"load": json.loads(open("$work/r2k.json").read()), "p50_ms_le": "$r2k_p50", "p99_ms_le": "$r2k_p99"}},
   "worker_alone": {"events_per_s": int("${apply_worker:-0}"), "redis_benchmark_calls_per_s": int("${apply_redis:-0}")},
   "rss_mib": {"ingress": $ingress_rss, "worker": $worker_rss},
   "cpu_s_per_100k": {"ingress": $ingress_cpu, "worker": $worker_cpu},
+  "cpu_us_per_webhook_e2e": {"ingress": $cpu_ingress, "broker": $cpu_broker, "worker": $cpu_worker, "redis": $cpu_redis},
 }
 json.dump(d, open(sys.argv[1], "w"), indent=1)
 PY
@@ -205,14 +236,16 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 a = d["ingress_at"]
 w = d["worker_alone"]
+c = d["cpu_us_per_webhook_e2e"]
 ratio_w = round(w["events_per_s"] / w["redis_benchmark_calls_per_s"], 2) if w["redis_benchmark_calls_per_s"] else "-"
-print(f"| {d['date'][:10]} {d['commit']} | {d['ingress_max_2k']['ok_per_s']:,.0f} | {d['ingress_max_16k']['ok_per_s']:,.0f} | "
-      f"{d['static_nginx']['ok_per_s']:,.0f} ({d['ratio_to_static']}) | "
+check = f"{d['static_nginx']['ok_per_s']:,.0f} / {d['wrk_nginx_per_s']:,} ({d['client_check']})"
+print(f"| {d['date'][:10]} {d['commit']} | {check} | {d['ingress_max_2k']['ok_per_s']:,.0f} | {d['ingress_max_16k']['ok_per_s']:,.0f} | "
+      f"{d['ratio_to_static']} | "
       + " / ".join(f"{a[p]['latency_ms']['p50']:.2f}, {a[p]['latency_ms']['p99']:.2f}" for p in ("20", "50", "80")) +
       f" | {d['e2e']['events_per_s']:,} (p50 ≤{d['e2e']['p50_ms_le']}, p99 ≤{d['e2e']['p99_ms_le']}) | "
       f"≤{d['e2e']['at_2000_per_s']['p50_ms_le']}, ≤{d['e2e']['at_2000_per_s']['p99_ms_le']} | "
       f"{w['events_per_s']:,} / {w['redis_benchmark_calls_per_s']:,} ({ratio_w}) | "
-      f"{d['rss_mib']['ingress']} / {d['rss_mib']['worker']} | {d['cpu_s_per_100k']['ingress']} / {d['cpu_s_per_100k']['worker']} |")
+      f"{d['rss_mib']['ingress']} / {d['rss_mib']['worker']} | {c['ingress']} / {c['broker']} / {c['worker']} / {c['redis']} |")
 PY
 )
 if ! grep -q '^## End to end (`bench/e2e.sh`)' bench/README.md; then
@@ -220,16 +253,18 @@ if ! grep -q '^## End to end (`bench/e2e.sh`)' bench/README.md; then
 
 ## End to end (`bench/e2e.sh`)
 
-Columns: acknowledged webhooks/s flat out (2 KB, 16 KB bodies); the static nginx responder's rate
-under the same load and our 2 KB rate as a fraction of it; ack latency p50, p99 in ms at 20% / 50%
-/ 80% of our 2 KB rate (open loop); end to end, first send to last applied, with p50/p99 of
-ingress-received-ms to applied (upper bounds of the worker's histogram buckets); the same
-latencies at 2,000 events/s; worker alone vs `redis-benchmark` of the script; peak RSS in MiB and
-CPU seconds per 100k events of ingress / worker. Each row is one run of `bench/e2e.sh` on the
-machine named below it; the JSON of each run is in `bench/results/`.
+Columns: the client check (nginx's rate under loadgen / under wrk, same request, same run);
+acknowledged webhooks/s flat out (2 KB, 16 KB bodies); our 2 KB rate as a fraction of nginx's
+under loadgen; ack latency p50, p99 in ms at 20% / 50% / 80% of our 2 KB rate (open loop); end to
+end, first send to last applied, with p50/p99 of ingress-received-ms to applied (upper bounds of
+the worker's histogram buckets); the same latencies at 2,000 events/s; worker alone vs
+`redis-benchmark` of the script; peak RSS in MiB of ingress / worker; CPU µs per acknowledged
+webhook over the end-to-end step of ingress / broker / worker / redis-server (all threads). Each
+row is one run of `bench/e2e.sh` on the machine named below it; the JSON of each run is in
+`bench/results/`.
 
-| run | ingress /s 2 KB | 16 KB | static (ratio) | ack p50, p99 at 20/50/80% | e2e events/s | at 2,000/s p50, p99 | worker alone / redis-benchmark | RSS MiB | CPU s/100k |
-|---|---|---|---|---|---|---|---|---|---|
+| run | client check: nginx under loadgen / wrk | ingress /s 2 KB | 16 KB | ratio to nginx | ack p50, p99 at 20/50/80% | e2e events/s | at 2,000/s p50, p99 | worker alone / redis-benchmark | RSS MiB | CPU µs/webhook ingress / broker / worker / redis |
+|---|---|---|---|---|---|---|---|---|---|---|
 MD
 fi
 # Insert the row after the table's last row.

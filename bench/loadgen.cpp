@@ -7,21 +7,24 @@
 //
 //   loadgen --port P [--host H] [--path /webhooks/stripe] [--secret whsec_...] [--connections N]
 //           [--threads T] [--seconds S] [--rate R] [--size BYTES] [--customers C]
-//           [--id-prefix X] [--requests N]
+//           [--id-prefix X] [--requests N] [--pool N]
+//   loadgen --sample-body FILE [--size BYTES]   writes one event body (for wrk's script) and exits
 //
 // Each event is Stripe's customer.subscription.updated (tests/fixtures/) with its own id, a
 // customer among C, `created` = now, and metadata padding to reach --size bytes. The event is
 // serialised once with placeholders; a request only splices id, created and customer into it and
 // signs it with a fresh timestamp, so the client's own cost per request stays small (it shares
-// the machine with the server it measures).
+// the machine with the server it measures). With --pool N, N requests are built and signed before
+// the run and sent in turn (ids repeat every N requests; the ingress does the same work for each):
+// the client then costs about what wrk does, so a rate measured with it is the server's.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <algorithm>
@@ -62,6 +65,8 @@ struct Options {
   int customers = 1000;
   std::string id_prefix = "evt_load";
   long requests = 0;  // 0: no count limit, only --seconds
+  long pool = 0;      // 0: every request built and signed when sent
+  std::string sample_body;  // write one body there and exit
 };
 
 Options parse(int argc, char** argv) {
@@ -81,11 +86,13 @@ Options parse(int argc, char** argv) {
     else if (k == "--customers") o.customers = std::stoi(v);
     else if (k == "--id-prefix") o.id_prefix = v;
     else if (k == "--requests") o.requests = std::stol(v);
+    else if (k == "--pool") o.pool = std::stol(v);
+    else if (k == "--sample-body") o.sample_body = v;
     else throw std::invalid_argument("unknown option " + k);
   }
-  if (o.port.empty()) throw std::invalid_argument("--port is required");
-  if (o.connections < 1 || o.threads < 1 || o.customers < 1 || o.seconds <= 0 || o.rate < 0) {
-    throw std::invalid_argument("--connections, --threads, --customers and --seconds must be positive");
+  if (o.port.empty() && o.sample_body.empty()) throw std::invalid_argument("--port is required");
+  if (o.connections < 1 || o.threads < 1 || o.customers < 1 || o.seconds <= 0 || o.rate < 0 || o.pool < 0) {
+    throw std::invalid_argument("--connections, --threads, --customers and --seconds must be positive, --pool not negative");
   }
   o.threads = std::min(o.threads, o.connections);
   return o;
@@ -166,9 +173,27 @@ std::int64_t unix_now() {
 }
 
 struct Shared {
-  Shared(Options o, std::size_t size) : opt(std::move(o)), body(size) {}
+  Shared(Options o, std::size_t size)
+      : opt(std::move(o)), body(size), secrets{opt.secret},
+        head("POST " + opt.path + " HTTP/1.1\r\nHost: " + opt.host +
+             "\r\nContent-Type: application/json\r\nStripe-Signature: ") {}
+  // Request `index` as sent: head, signature, length, body. `body_scratch` is reused storage.
+  void build(long index, std::int64_t now, std::string& body_scratch, std::string& out) const {
+    std::string id = opt.id_prefix + std::to_string(index);
+    std::string customer = "cus_load" + std::to_string(index % opt.customers);
+    body.render(body_scratch, id, now, customer);
+    out = head;
+    out += stripe_sync::sign_payload(body_scratch, secrets, now);
+    out += "\r\nContent-Length: ";
+    out += std::to_string(body_scratch.size());
+    out += "\r\n\r\n";
+    out += body_scratch;
+  }
   Options opt;
   BodyTemplate body;
+  std::vector<std::string> secrets;
+  std::string head;
+  std::vector<std::string> pool;  // --pool: the requests built before the run
   Clock::time_point start, stop;
   std::atomic<long> next{0};
   tcp::resolver::results_type endpoints;
@@ -182,30 +207,46 @@ struct Tally {
   long errors = 0;
 };
 
+// Reads a response's status and framing and nothing else: Beast's parser with no field or body
+// stored, so a response costs the client no allocation.
+class StatusParser : public http::basic_parser<false> {
+ public:
+  int status = 0;
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int, beast::error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, beast::error_code&) override { status = code; }
+  void on_field_impl(http::field, beast::string_view, beast::string_view, beast::error_code&) override {}
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override { return body.size(); }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+};
+
+// One keep-alive connection. A request is written as one buffer (head and body built in place,
+// reused from request to request); the response is framed by StatusParser. No per-operation
+// timer: the run's watchdog (main) stops a server that hangs.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(asio::io_context& ioc, Shared& s, Tally& t) : stream_(ioc), timer_(ioc), s_(s), t_(t) {
-    secrets_.push_back(s.opt.secret);
-    req_.method(http::verb::post);
-    req_.target(s.opt.path);
-    req_.version(11);
-    req_.set(http::field::host, s.opt.host);
-    req_.set(http::field::content_type, "application/json");
-    req_.keep_alive(true);
-    req_.body().reserve(s.body.approximate_size() + 64);
+  Connection(asio::io_context& ioc, Shared& s, Tally& t) : socket_(ioc), timer_(ioc), s_(s), t_(t) {
+    body_.reserve(s.body.approximate_size() + 64);
+    wire_.reserve(s.head.size() + s.body.approximate_size() + 256);
   }
 
   void start() { do_connect(); }
 
  private:
   void do_connect() {
-    stream_.expires_after(std::chrono::seconds(10));
-    stream_.async_connect(s_.endpoints, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+    asio::async_connect(socket_, s_.endpoints, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
       if (ec) {
         ++self->t_.errors;
         return self->retry_connect();
       }
-      self->stream_.socket().set_option(tcp::no_delay(true));
+      self->socket_.set_option(tcp::no_delay(true));
       self->buffer_.clear();
       self->do_next();
     });
@@ -216,7 +257,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     timer_.expires_after(std::chrono::milliseconds(50));
     timer_.async_wait([self = shared_from_this()](beast::error_code) {
       beast::error_code ignored;
-      self->stream_.socket().close(ignored);
+      self->socket_.close(ignored);
       self->do_connect();
     });
   }
@@ -241,20 +282,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void do_send() {
-    id_ = s_.opt.id_prefix;
-    id_ += std::to_string(index_);
-    customer_ = "cus_load";
-    customer_ += std::to_string(index_ % s_.opt.customers);
-    const std::int64_t now = unix_now();
-    s_.body.render(req_.body(), id_, now, customer_);
-    req_.set("Stripe-Signature", stripe_sync::sign_payload(req_.body(), secrets_, now));
-    req_.prepare_payload();
-    stream_.expires_after(std::chrono::seconds(30));
-    http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    const std::string* wire = &wire_;
+    if (!s_.pool.empty()) {
+      wire = &s_.pool[static_cast<std::size_t>(index_ % static_cast<long>(s_.pool.size()))];
+    } else {
+      s_.build(index_, unix_now(), body_, wire_);
+    }
+    asio::async_write(socket_, asio::buffer(*wire), [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->on_error();
-      self->res_.emplace();
-      self->res_->body_limit(1 << 20);
-      http::async_read(self->stream_, self->buffer_, *self->res_,
+      self->parser_.emplace();
+      self->parser_->body_limit(1 << 20);
+      http::async_read(self->socket_, self->buffer_, *self->parser_,
                        [self](beast::error_code ec2, std::size_t) { self->on_read(ec2); });
     });
   }
@@ -262,10 +300,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_read(beast::error_code ec) {
     if (ec) return on_error();
     t_.latencies_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - scheduled_).count());
-    ++t_.statuses[res_->get().result_int()];
-    if (!res_->get().keep_alive()) {
+    ++t_.statuses[parser_->status];
+    if (!parser_->keep_alive()) {
       beast::error_code ignored;
-      stream_.socket().close(ignored);
+      socket_.close(ignored);
       return do_connect();
     }
     do_next();
@@ -274,21 +312,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_error() {
     ++t_.errors;
     beast::error_code ignored;
-    stream_.socket().close(ignored);
-    do_connect();
+    socket_.close(ignored);
+    if (Clock::now() < s_.stop) do_connect();
   }
 
-  beast::tcp_stream stream_;
+  tcp::socket socket_;
   asio::steady_timer timer_;
   Shared& s_;
   Tally& t_;
-  std::vector<std::string> secrets_;
+  std::string body_, wire_;
   beast::flat_buffer buffer_;
-  http::request<http::string_body> req_;
-  std::optional<http::response_parser<http::string_body>> res_;
+  std::optional<StatusParser> parser_;
   Clock::time_point scheduled_;
   long index_ = 0;
-  std::string id_, customer_;
 };
 
 double percentile(const std::vector<double>& sorted, double p) {
@@ -316,6 +352,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   Shared s(opt, opt.size);
+  if (!opt.sample_body.empty()) {
+    std::string body;
+    s.body.render(body, opt.id_prefix + "0", unix_now(), "cus_load0");
+    std::ofstream(opt.sample_body, std::ios::binary) << body;
+    return 0;
+  }
   {
     asio::io_context ioc;
     tcp::resolver resolver(ioc);
@@ -323,6 +365,9 @@ int main(int argc, char** argv) {
     std::string sample;
     s.body.render(sample, opt.id_prefix + "0", unix_now(), "cus_load0");
     s.body_bytes = sample.size();
+    std::string scratch;
+    const std::int64_t now = unix_now();  // the ingress accepts a signature for 5 minutes
+    for (long i = 0; i < opt.pool; ++i) s.build(i, now, scratch, s.pool.emplace_back());
   }
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<Tally> tallies(static_cast<std::size_t>(opt.threads));
@@ -333,8 +378,10 @@ int main(int argc, char** argv) {
     auto t = static_cast<std::size_t>(c % opt.threads);
     std::make_shared<Connection>(*contexts[t], s, tallies[t])->start();
   }
+  // A server that stops answering cannot hang the run: 30 s after its end each loop returns
+  // (what is still in flight then is not counted).
   std::vector<std::thread> threads;
-  for (auto& ioc : contexts) threads.emplace_back([&ioc] { ioc->run(); });
+  for (auto& ioc : contexts) threads.emplace_back([&ioc, &s] { ioc->run_until(s.stop + std::chrono::seconds(30)); });
   for (auto& t : threads) t.join();
   const double elapsed = std::chrono::duration<double>(Clock::now() - s.start).count();
 

@@ -77,9 +77,9 @@ worker_rate=$(python3 -c "print(round($events / max($ms, 1) * 1000))")
 redis-cli -p "$port" FLUSHALL >/dev/null
 sha=$(redis-cli -p "$port" SCRIPT LOAD "$(cat schemas/redis/apply_change.lua)")
 rb=$(redis-benchmark -p "$port" -c "$threads" -P "$batch" -n "$events" -r 100000000 -q \
-  EVALSHA "$sha" 5 "stripe:{cus___rand_int__}:customer" "stripe:{cus___rand_int__}:event:evt___rand_int__" \
+  EVALSHA "$sha" 5 "stripe:{cus___rand_int__}:customer" "stripe:{cus___rand_int__}:events:20789" \
   "stripe:{cus___rand_int__}:audit" "stripe:{cus___rand_int__}:customer" "stripe:{cus___rand_int__}:customer" \
-  evt___rand_int__ customer.updated cus_x 17955000002 0 none 0 3024000 1000 1795500000000 webhook 1 2026-10-28.endive \
+  evt___rand_int__ customer.updated cus_x 17955000002 0 none 0 $(( $(date +%s) + 3024000 )) 1000 1795500000000 webhook 1 2026-10-28.endive \
   7 id cus_x email a@example.com name Jordan phone +1404 address '{}' default_payment_method pm_1 deleted 0 \
   1 email old@example.com 0 0 2>&1 | tr '\r' '\n' | grep 'requests per second' | tail -1)
 rb_rate=$(echo "$rb" | grep -oE '[0-9.]+ requests per second' | awk '{print int($1)}')

@@ -107,12 +107,12 @@ std::optional<DlqLedger::Trace> DlqLedger::trace(const StoredMessage& m) const {
   // A thin notification is done once its fetch is queued (its marker is the notification's);
   // it names no customer before the fetch, so it has no audit stream.
   if (!m.header("stripe-thin-type").empty()) {
-    return Trace{config_.keys().fetch_notification(m.header("stripe-event-id")), "", m.header("stripe-event-type"), ""};
+    return Trace{config_.keys().fetch_notification(m.header("stripe-event-id")), "", "", m.header("stripe-event-type"), ""};
   }
   ChangeRecord r;
   if (extract_change(m.value, r).status != ExtractStatus::record) return std::nullopt;
   RecordKeys k = EventStore(redis_, config_).keys(r);
-  return Trace{k.marker, k.audit, r.event_type, r.object_id};
+  return Trace{k.marker, r.event_id, k.audit, r.event_type, r.object_id};
 }
 
 Status DlqLedger::audit(const Trace& t, std::string_view event_id, std::string_view outcome, std::string_view detail) {
@@ -153,14 +153,15 @@ Result<std::size_t> DlqLedger::resolve(const std::vector<StoredMessage>& message
     if (it == records.end() || it->second.state != DlqState::replayed) continue;
     auto t = trace(m);
     if (!t) continue;  // nothing the worker would keep: it stays replayed
-    auto marker = redis_.command({"GET", t->marker});
+    auto marker = t->field.empty() ? redis_.command({"GET", t->marker}) : redis_.command({"HGET", t->marker, t->field});
     if (!marker) return marker.error();
     if (marker->is_error()) return bad_reply(*marker);
     if (marker->type != RedisValue::Type::string) continue;
     DlqRecord r = it->second;
     r.state = DlqState::resolved;
     r.resolved_at_ms = now_ms;
-    r.outcome = marker->str;
+    auto processed = t->field.empty() ? std::nullopt : read_marker_code(marker->str);
+    r.outcome = processed ? std::string(to_string(processed->outcome)) : marker->str;
     // The audit entry first: a failure between the two leaves the entry replayed, and the next
     // look resolves it again (an audit line twice, never a resolution without one).
     if (Status s = audit(*t, m.header("stripe-event-id"), "dlq_resolved", r.outcome); !s) return s.error();

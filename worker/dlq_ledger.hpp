@@ -61,7 +61,7 @@ class DlqLedger {
   // The processed marker that proves `m`'s event was applied, and the audit stream it belongs
   // to, from the same change record the worker builds (nullopt when the event yields none).
   struct Trace {
-    std::string marker, audit, event_type, object_id;
+    std::string marker, field, audit, event_type, object_id;  // field: the marker's, or "" for a string key
   };
   std::optional<Trace> trace(const StoredMessage& m) const;
   Status audit(const Trace& t, std::string_view event_id, std::string_view outcome, std::string_view detail);

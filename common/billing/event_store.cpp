@@ -1,5 +1,7 @@
 #include "common/billing/event_store.hpp"
 
+#include <algorithm>
+
 #include "common/redis/redis_script.hpp"
 
 namespace stripe_sync {
@@ -18,6 +20,23 @@ const char* index_action_name(IndexAction a) {
   return "none";
 }
 }  // namespace
+
+std::int64_t markers_expire_at(std::int64_t created, std::int64_t now_s, std::int64_t ttl_s) {
+  return std::max((Keys::marker_day(created) + 1) * 86400, now_s) + ttl_s;
+}
+
+std::optional<ProcessedMarker> read_marker_code(std::string_view code) {
+  if (code.size() != 1) return std::nullopt;
+  switch (code[0]) {
+    case 'a': return ProcessedMarker{ApplyOutcome::applied, false};
+    case 's': return ProcessedMarker{ApplyOutcome::stale, false};
+    case 'm': return ProcessedMarker{ApplyOutcome::ambiguous, false};
+    case 'A': return ProcessedMarker{ApplyOutcome::applied, true};
+    case 'S': return ProcessedMarker{ApplyOutcome::stale, true};
+    case 'M': return ProcessedMarker{ApplyOutcome::ambiguous, true};
+  }
+  return std::nullopt;
+}
 
 std::string_view to_string(ApplyOutcome o) {
   switch (o) {
@@ -90,7 +109,7 @@ RecordKeys EventStore::keys(const ChangeRecord& r) const {
       break;
   }
   const bool portal = r.kind == ObjectKind::portal_session || r.kind == ObjectKind::portal_configuration;
-  out.marker = portal ? k.portal_marker(r.event_id) : k.marker(r.key, r.event_id);
+  out.marker = portal ? k.portal_markers(r.created) : k.markers(r.key, r.created);
   out.audit = portal ? k.portal_audit() : k.audit(r.key);
   if (!out.has_drop) out.drop = out.object;
   return out;
@@ -101,7 +120,7 @@ void EventStore::command(const ChangeRecord& r, std::int64_t now_ms, Command& c)
   const RecordKeys& k = c.keys;
   std::string* n = c.numbers;
   n[0] = std::to_string(r.stamp());
-  n[1] = std::to_string(config_.dedupe_ttl_s);
+  n[1] = std::to_string(markers_expire_at(r.created, now_ms / 1000, config_.dedupe_ttl_s));
   n[2] = std::to_string(config_.audit_maxlen);
   n[3] = std::to_string(now_ms);
   n[4] = std::to_string(r.fields.size());

@@ -35,6 +35,19 @@ StoreConfig store_config_from(const Settings& settings);
 enum class ApplyOutcome { applied, stale, ambiguous, duplicate, failed };
 std::string_view to_string(ApplyOutcome o);
 
+// The processed markers (Keys::markers): when the hash of a day's events expires, DEDUPE_TTL_S
+// after that UTC day ends, or after `now` for an event applied later than its day (a late
+// delivery, a replay, a backfill); set on every write, so it only moves later. Every event is
+// remembered at least DEDUPE_TTL_S past both its created and its apply.
+std::int64_t markers_expire_at(std::int64_t created, std::int64_t now_s, std::int64_t ttl_s);
+// A marker's value, one letter written by apply_change.lua: a applied, s stale, m ambiguous;
+// upper case when the event tied with the stored state.
+struct ProcessedMarker {
+  ApplyOutcome outcome;
+  bool tie = false;
+};
+std::optional<ProcessedMarker> read_marker_code(std::string_view code);
+
 struct ApplyResult {
   ApplyOutcome outcome = ApplyOutcome::failed;
   std::string changed;  // comma-separated changed fields (applied only)
@@ -44,7 +57,7 @@ struct ApplyResult {
 
 // The keys one record touches (all in the slot of one hash tag).
 struct RecordKeys {
-  std::string object, marker, audit, index, drop;
+  std::string object, marker, audit, index, drop;  // marker: the day's hash, the event id its field
   bool has_drop = false;
 };
 

@@ -3,6 +3,7 @@
 // Every key of one customer carries the customer id as a hash tag, so one Lua call touches one
 // slot; the portal's records share the tag {portal}. The app reads these keys, so they are a
 // contract: change them here or nowhere, and tell the README.
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -29,7 +30,14 @@ class Keys {
   // Account-wide objects: `c` is their own id (price_..., prod_...), as the partition key says.
   std::string price(std::string_view c) const { return tag(c) + "price"; }
   std::string product(std::string_view c) const { return tag(c) + "product"; }
-  std::string marker(std::string_view c, std::string_view event_id) const { return tag(c) + "event:" + std::string(event_id); }
+  // The processed markers of the customer's events created on one UTC day: a hash of event id
+  // -> outcome code (apply_change.lua), expiring DEDUPE_TTL_S after that day ends. One key per
+  // customer-day instead of one per event: a small hash is one listpack, a few tens of bytes an id.
+  std::string markers(std::string_view c, std::int64_t created) const {
+    return tag(c) + "events:" + std::to_string(marker_day(created));
+  }
+  // The UTC day (days since 1970-01-01) a marker is kept under; a resent event keeps its created.
+  static std::int64_t marker_day(std::int64_t created) { return created / 86400; }
   std::string audit(std::string_view c) const { return tag(c) + "audit"; }  // stream
 
   // The portal's records, all under {portal}.
@@ -40,7 +48,7 @@ class Keys {
   std::string portal_branding(std::string_view id) const { return portal() + "branding:" + std::string(id); }
   std::string portal_visit(std::string_view id) const { return portal() + "visit:" + std::string(id); }
   std::string portal_visits() const { return portal() + "visits"; }  // sorted set by start ms
-  std::string portal_marker(std::string_view event_id) const { return portal() + "event:" + std::string(event_id); }
+  std::string portal_markers(std::int64_t created) const { return portal() + "events:" + std::to_string(marker_day(created)); }
   std::string portal_audit() const { return portal() + "audit"; }
 
   // Operations.

@@ -3,7 +3,7 @@
 -- or replayed event) to one object, atomically. Every key is in the slot of one hash tag.
 --
 -- KEYS[1] object hash          stripe:{c}:customer | stripe:{c}:subscription:{id} | ...
--- KEYS[2] processed marker     stripe:{c}:event:{evt}
+-- KEYS[2] processed markers    stripe:{c}:events:{day}: hash of the day's event ids (day of created)
 -- KEYS[3] audit stream         stripe:{c}:audit
 -- KEYS[4] index                stripe:{c}:subscriptions | stripe:{c}:payment_methods (sets),
 --                              stripe:{c}:invoices (sorted set), stripe:{c}:entitlements:active
@@ -16,7 +16,7 @@
 -- ARGV[6]  index action: "add" / "remove" (SADD / SREM the object id), "zadd" / "zrem" (by the
 --          score below), "replace" (the set becomes the members below), or "none"
 -- ARGV[7]  "1" when KEYS[5] is to be deleted on apply
--- ARGV[8]  processed-marker TTL, seconds          ARGV[9]  audit MAXLEN (approximate)
+-- ARGV[8]  when KEYS[2] expires (unix s)          ARGV[9]  audit MAXLEN (approximate)
 -- ARGV[10] now, unix ms                           ARGV[11] source (webhook, replay, ...)
 -- ARGV[12] "1" when the event carried previous_attributes
 -- ARGV[13] the event's api_version ("" for a snapshot fetched from the API)
@@ -27,9 +27,10 @@
 -- Returns { outcome, changed fields joined by ",", tie ('1' or '0') } with outcome one of
 -- applied | stale | ambiguous | duplicate.
 --
--- The processed marker holds the outcome, with ':tie' appended when the event tied with the
--- stored state. A duplicate answers that tie again: a batch retried after part of it applied
--- (a WAIT that fell short, one master of a cluster refusing) must still ask Stripe to settle it.
+-- The processed marker is the field ARGV[1] of KEYS[2], its value one letter: a applied, s stale,
+-- m ambiguous; upper case when the event tied with the stored state. A duplicate answers that tie
+-- again: a batch retried after part of it applied (a WAIT that fell short, one master of a cluster
+-- refusing) must still ask Stripe to settle it.
 
 local obj, marker, audit, index, drop = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local event_id, event_type, object_id = ARGV[1], ARGV[2], ARGV[3]
@@ -110,12 +111,15 @@ end
 -- previous_attributes rule decided it, and a value that returned to an earlier one within that
 -- second can fool the rule, so a worker with WORKER_REVALIDATE=1 confirms every tie at Stripe.
 local tie = (stored_stamp ~= 0 and not stored_deleted and stamp == stored_stamp) and '1' or '0'
--- The processed marker is checked and set in one command, before anything is written: an event
--- already processed (its marker set) writes nothing and answers the tie it had then.
-local seen = redis.call('SET', marker, tie == '1' and (outcome .. ':tie') or outcome, 'NX', 'GET', 'EX', ARGV[8])
-if seen then
-  return {'duplicate', '', string.sub(seen, -4) == ':tie' and '1' or '0'}
+-- The processed marker is set, if absent, before anything is written: an event already processed
+-- writes nothing and answers the tie it had then.
+local code = outcome == 'applied' and 'a' or outcome == 'stale' and 's' or 'm'
+if tie == '1' then code = string.upper(code) end
+if redis.call('HSETNX', marker, event_id, code) == 0 then
+  local seen = redis.call('HGET', marker, event_id)
+  return {'duplicate', '', seen == string.upper(seen) and '1' or '0'}
 end
+redis.call('EXPIREAT', marker, ARGV[8])
 
 if outcome == 'applied' then
   -- Only what differs is written: a field rewritten with its own value costs Redis the same.

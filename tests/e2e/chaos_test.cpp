@@ -24,6 +24,7 @@
 #include <set>
 #include <thread>
 
+#include "common/billing/keys.hpp"
 #include "common/stripe/signature.hpp"
 #include "tests/support/fake_stripe.hpp"
 #include "tests/support/fixtures.hpp"
@@ -590,7 +591,7 @@ TEST(Chaos, NothingAcknowledgedIsLostAndTheFinalStateIsTheNewestUnderFaults) {
     std::set<std::string> checked;
     for (const Event* e : acknowledged) {
       if (!checked.insert(e->id).second) continue;
-      auto v = redis->command({"EXISTS", "stripe:{" + e->customer + "}:event:" + e->id});
+      auto v = redis->command({"HEXISTS", Keys().markers(e->customer, e->stamp / 10), e->id});  // stamp: created * 10 + rank
       if (!v || v->integer != 1) out.push_back(e->id);
     }
     return out;

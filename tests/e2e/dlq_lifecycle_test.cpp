@@ -37,10 +37,10 @@ void post(test::Stack& stack, const std::string& body) {
 }
 
 // customer.updated for `customer`, as Stripe sends it.
-std::string customer_updated(const std::string& id, const std::string& customer) {
+std::string customer_updated(const std::string& id, const std::string& customer, std::int64_t created) {
   json::object ev = json::parse(test::read_fixture("events/customer.updated.json")).as_object();
   ev["id"] = id;
-  ev["created"] = test::unix_now() - 60;
+  ev["created"] = created;
   ev["data"].as_object()["object"].as_object()["id"] = customer;
   return json::serialize(ev);
 }
@@ -83,7 +83,8 @@ TEST(DlqLifecycle, PendingThenReplayedThenResolvedWithTheGaugeAndTheAuditStreamA
   // A key of the customer holding the wrong type (an operator's mistake): the script refuses the
   // event for its data, so the worker dead-letters it.
   ASSERT_EQ(stack.redis().client()->command({"SET", keys.customer("cus_dlq_A"), "not a hash"})->str, "OK");
-  post(stack, customer_updated("evt_dlq_A", "cus_dlq_A"));
+  const std::int64_t created_a = test::unix_now() - 60;
+  post(stack, customer_updated("evt_dlq_A", "cus_dlq_A", created_a));
   post(stack, never_applies("evt_dlq_B"));
   ASSERT_TRUE(test::eventually([&] { return topic_message_count(stack.bootstrap(), "stripe.events.dlq") == 2; }, 60s));
 
@@ -107,7 +108,7 @@ TEST(DlqLifecycle, PendingThenReplayedThenResolvedWithTheGaugeAndTheAuditStreamA
   // A: applies this time. B: dead-lettered again, a new pending entry.
   ASSERT_TRUE(test::eventually([&] { return topic_message_count(stack.bootstrap(), "stripe.events.dlq") == 3; }, 60s));
   ASSERT_TRUE(test::eventually([&] {
-    return stack.redis().client()->command({"EXISTS", keys.marker("cus_dlq_A", "evt_dlq_A")})->integer == 1;
+    return stack.redis().client()->command({"HEXISTS", keys.markers("cus_dlq_A", created_a), "evt_dlq_A"})->integer == 1;
   }, 60s));
 
   std::map<std::string, std::string> state_of;

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <iterator>
 
+#include "common/billing/keys.hpp"
 #include "common/core/time.hpp"
 #include "common/stripe/signature.hpp"
 #include "common/kafka/topic_reader.hpp"
@@ -637,11 +638,15 @@ TEST(Operations, ThinNotificationsAreFetchedOncePerObjectAndSurviveStripeDownAnd
   }
   EXPECT_TRUE(stripe.violations().empty());
   // The snapshot event of a change before the fetch, delivered last: stale, nothing goes back.
-  std::string old = make_event("customer.updated.json", "evt_thin_old_snapshot", test::unix_now() - 3600, "cus_thin0",
+  const std::int64_t old_created = test::unix_now() - 3600;
+  std::string old = make_event("customer.updated.json", "evt_thin_old_snapshot", old_created, "cus_thin0",
                                [](json::object& o) { o["email"] = "old@example.com"; });
   ASSERT_EQ(test::post_webhook(stack.ingress_port(), old, sign(old, kWebhookSecret)).status, 200);
-  ASSERT_TRUE(test::eventually([&] { return redis->command({"EXISTS", "stripe:{cus_thin0}:event:evt_thin_old_snapshot"})->integer == 1; }, 30s));
-  EXPECT_EQ(redis->command({"GET", "stripe:{cus_thin0}:event:evt_thin_old_snapshot"})->str, "stale");
+  const std::string markers = Keys().markers("cus_thin0", old_created);
+  ASSERT_TRUE(test::eventually([&] {
+    return redis->command({"HEXISTS", markers, "evt_thin_old_snapshot"})->integer == 1;
+  }, 30s));
+  EXPECT_EQ(redis->command({"HGET", markers, "evt_thin_old_snapshot"})->str, "s");  // stale
   EXPECT_EQ(redis->command({"HGET", "stripe:{cus_thin0}:customer", "email"})->str, "cus_thin0@stripe.example.com");
   EXPECT_EQ(topic_message_count(stack.bootstrap(), "stripe.events.dlq"), 0);
 }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <algorithm>
@@ -255,11 +257,27 @@ TEST_F(ApplyChange, AuditStreamRecordsTheChangedFields) {
   EXPECT_EQ(audit_field(entries[1], "source"), "webhook");
 }
 
-TEST_F(ApplyChange, ProcessedMarkerHasTheDedupeTtl) {
-  ASSERT_EQ(apply(from_fixture("customer.created.json")).outcome, ApplyOutcome::applied);
-  long long ttl = count({"TTL", "stripe:{cus_Rx7Example001}:event:evt_1Sx00001ExampleA"});
-  EXPECT_GT(ttl, 35 * 24 * 3600 - 60);
-  EXPECT_LE(ttl, 35 * 24 * 3600);
+TEST_F(ApplyChange, ProcessedMarkersLiveTheDedupeTtlPastTheirDayAndPastTheirApply) {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch()).count();
+  constexpr std::int64_t kTtl = 35 * 24 * 3600;
+  // Applied 40 days after it was created (a replay): its day's hash lives 35 days from now.
+  ChangeRecord late = from_fixture("customer.created.json");
+  late.created = now - 40 * 86400;
+  ASSERT_TRUE(store_.apply(std::span(&late, 1), now * 1000));
+  const std::string late_key = store_.keys(late).marker;
+  EXPECT_EQ(hget(late_key, late.event_id), "a");
+  EXPECT_GT(count({"TTL", late_key}), kTtl - 60);
+  EXPECT_LE(count({"TTL", late_key}), kTtl);
+  // Created today: 35 days past the end of today (UTC).
+  ChangeRecord today = from_fixture("customer.updated.json");
+  today.created = now;
+  ASSERT_TRUE(store_.apply(std::span(&today, 1), now * 1000));
+  const std::string today_key = store_.keys(today).marker;
+  EXPECT_NE(today_key, late_key);
+  EXPECT_EQ(hget(today_key, today.event_id), "a");
+  const std::int64_t expected = (now / 86400 + 1) * 86400 + kTtl - now;
+  EXPECT_NEAR(static_cast<double>(count({"TTL", today_key})), static_cast<double>(expected), 5);
 }
 
 TEST_F(ApplyChange, ReloadsTheScriptAfterScriptFlush) {
@@ -360,7 +378,7 @@ TEST_F(ApplyChange, EveryExampleEventApplies) {
     auto out = apply(r);
     EXPECT_NE(out.outcome, ApplyOutcome::failed) << name << ": " << out.error;
     EXPECT_EQ(count({"EXISTS", store_.keys(r).object}), 1) << name;
-    EXPECT_EQ(count({"EXISTS", store_.keys(r).marker}), 1) << name;
+    EXPECT_EQ(count({"HEXISTS", store_.keys(r).marker, r.event_id}), 1) << name;
   }
   EXPECT_EQ(hget(keys.invoice("cus_Rx7Example001", "in_1Rx7ExampleInv2"), "status"), "void");
   EXPECT_EQ(hget(keys.price("price_1Rx7ExamplePro"), "nickname"), "Pro (monthly)");

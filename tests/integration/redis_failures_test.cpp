@@ -50,7 +50,7 @@ class RedisFailures : public ::testing::Test {
     EXPECT_TRUE(out.error().transient());
     if (!check_nothing_written) return;
     auto exists = admin_->command({"EXISTS", kCustomer, "stripe:{cus_Rx7Example001}:audit",
-                                   "stripe:{cus_Rx7Example001}:event:" + record_.event_id});
+                                   store_->keys(record_).marker});
     ASSERT_TRUE(exists);
     EXPECT_EQ(exists->integer, 0) << "half written under " << code;
   }

@@ -27,13 +27,13 @@ KEYS = [
     (rf"^stripe:{TAG}:entitlements$", "entitlements", "hash"),
     (rf"^stripe:{TAG}:(subscriptions|payment_methods|entitlements:active)$", "id_set", "set"),
     (rf"^stripe:{TAG}:invoices$", "invoice_history", "zset"),
-    (rf"^stripe:{TAG}:event:[^:]+$", "marker", "string"),
+    (rf"^stripe:{TAG}:events:[0-9]+$", "markers", "hash"),
     (rf"^stripe:{TAG}:audit$", "audit_entry", "stream"),
     (r"^stripe:\{price_[^}]+\}:price$", "price", "hash"),
     (r"^stripe:\{prod_[^}]+\}:product$", "product", "hash"),
     (r"^stripe:portal:\{portal\}:session:[^:]+$", "portal_session", "hash"),
     (r"^stripe:portal:\{portal\}:sessions$", "id_set", "set"),
-    (r"^stripe:portal:\{portal\}:event:[^:]+$", "marker", "string"),
+    (r"^stripe:portal:\{portal\}:events:[0-9]+$", "markers", "hash"),
     (r"^stripe:portal:\{portal\}:audit$", "audit_entry", "stream"),
     (r"^stripe:portal:\{portal\}:configuration:[^:]+$", "portal_configuration", "hash"),
     (r"^stripe:ratelimit:\{stripe-api\}$", "stripe_budget", "hash"),
@@ -57,7 +57,7 @@ def self_test(schemas_dir):
         dict(good, value=dict(good["value"], livemode="maybe")),    # a boolean that is not one
         dict(good, value={k: v for k, v in good["value"].items() if k != "_v"}),  # no stamp
         {"key": "stripe:{cus_1}:somethingelse", "type": "hash", "value": {}},       # a key with no schema
-        {"key": "stripe:{cus_1}:event:evt_1", "type": "string", "value": "duplicate"},  # not a marker outcome
+        {"key": "stripe:{cus_1}:events:20789", "type": "hash", "value": {"evt_1": "duplicate"}},  # not a marker code
         {"kafka": "dlq_headers", "value": {"stripe-event-id": "evt_1", "stripe-event-type": "x",
                                            "stripe-event-created": "1", "source": "webhook"}},  # no dlq-*
     ]

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/redis/redis_script.hpp"
+#include "common/stripe/stripe_client.hpp"
 
 namespace stripe_sync {
 
@@ -127,12 +128,16 @@ void EventStore::command(const ChangeRecord& r, std::int64_t now_ms, Command& c)
   n[5] = std::to_string(r.previous.size());
   n[6] = std::to_string(r.index_score);
   n[7] = std::to_string(r.index_members.size());
+  // The audit names the event's api_version only where it is not the pinned one, the version every
+  // snapshot is fetched in: a constant repeated in every entry cost 17 bytes each.
+  const std::string_view audit_version =
+      r.api_version == kStripeApiVersion ? std::string_view() : std::string_view(r.api_version);
   auto& a = c.argv;
   a.clear();
   a.reserve(24 + 2 * (r.fields.size() + r.previous.size()) + r.index_members.size());
   a.insert(a.end(), {"EVALSHA", apply_change_script().sha1, "5", k.object, k.marker, k.audit, k.index, k.drop,
                      r.event_id, r.event_type, r.object_id, n[0], r.tombstone ? "1" : "0", index_action_name(r.index),
-                     k.has_drop ? "1" : "0", n[1], n[2], n[3], r.source, r.has_previous ? "1" : "0", r.api_version,
+                     k.has_drop ? "1" : "0", n[1], n[2], n[3], r.source, r.has_previous ? "1" : "0", audit_version,
                      n[4]});
   for (const auto& [name, value] : r.fields) {
     a.push_back(name);

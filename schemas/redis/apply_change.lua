@@ -19,7 +19,8 @@
 -- ARGV[8]  when KEYS[2] expires (unix s)          ARGV[9]  audit MAXLEN (approximate)
 -- ARGV[10] now, unix ms                           ARGV[11] source (webhook, replay, ...)
 -- ARGV[12] "1" when the event carried previous_attributes
--- ARGV[13] the event's api_version ("" for a snapshot fetched from the API)
+-- ARGV[13] the event's api_version, "" when it is the pinned one (every snapshot fetched from the
+--          API is rendered in that one too)
 -- ARGV[14] n: number of fields; then n name/value pairs (the object's stored fields)
 -- then m: number of previous fields; then m name/value pairs (previous_attributes, restricted
 -- to stored fields); then the index score; then k: number of index members; then k members

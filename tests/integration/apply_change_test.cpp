@@ -255,6 +255,16 @@ TEST_F(ApplyChange, AuditStreamRecordsTheChangedFields) {
   EXPECT_EQ(audit_field(entries[1], "outcome"), "applied");
   EXPECT_EQ(audit_field(entries[1], "changed"), "email,default_payment_method");
   EXPECT_EQ(audit_field(entries[1], "source"), "webhook");
+  EXPECT_EQ(audit_field(entries[1], "api_version"), "") << "the pinned version is not repeated in every entry";
+}
+
+TEST_F(ApplyChange, TheAuditNamesAnApiVersionThatIsNotThePinnedOne) {
+  ChangeRecord r = from_fixture("customer.created.json");
+  r.api_version = "2023-08-16";
+  ASSERT_EQ(apply(r).outcome, ApplyOutcome::applied);
+  auto entries = audit(r.key);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(audit_field(entries[0], "api_version"), "2023-08-16");
 }
 
 TEST_F(ApplyChange, ProcessedMarkersLiveTheDedupeTtlPastTheirDayAndPastTheirApply) {

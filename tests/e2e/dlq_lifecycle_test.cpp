@@ -8,10 +8,14 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "common/billing/keys.hpp"
+#include "common/kafka/kafka_producer.hpp"
 #include "common/kafka/topic_reader.hpp"
 #include "common/stripe/signature.hpp"
 #include "tests/support/fixtures.hpp"
@@ -153,6 +157,41 @@ TEST(DlqLifecycle, PendingThenReplayedThenResolvedWithTheGaugeAndTheAuditStreamA
   EXPECT_EQ(entries[0].at("changed"), "dlq replay --pending");
   EXPECT_EQ(entries[2].at("changed"), "applied");
   test::record_redis_records(*stack.redis().client());  // validated against schemas/records/ (records_validate)
+}
+
+TEST(DlqLifecycle, AnEntryWithAnUnreadableTimeIsListedAndReplayedLikeAnyOther) {
+  test::Stack stack(binaries(), kSecret);
+  // Written by hand (a tool, an operator), with a dlq-at-ms that is not a number.
+  ProducerConfig pc;
+  pc.brokers = stack.bootstrap();
+  pc.topics = {"stripe.events.dlq"};
+  pc.client_id = "dlq-by-hand";
+  KafkaProducer producer(pc);
+  boost::asio::io_context ioc;
+  auto work = boost::asio::make_work_guard(ioc);
+  OutgoingMessage m;
+  m.topic = "stripe.events.dlq";
+  m.key = "cus_dlq_hand";
+  const std::string body = customer_updated("evt_dlq_hand", "cus_dlq_hand", test::unix_now() - 60);
+  m.value = body;
+  m.headers = {{"stripe-event-id", "evt_dlq_hand"}, {"stripe-event-type", "customer.updated"},
+               {"source", "webhook"}, {"dlq-reason", "manual"}, {"dlq-at-ms", "yesterday"}};
+  std::optional<PublishStatus> status;
+  producer.publish(std::move(m), ioc.get_executor(), [&](PublishResult r) { status = r.status; });
+  while (!status) ioc.run_one_for(100ms);
+  ASSERT_EQ(*status, PublishStatus::ok);
+
+  std::string listed = stack.cli({"dlq", "list"});
+  auto entries = listed_by_offset(listed);
+  ASSERT_EQ(entries.size(), 1u) << listed;
+  const json::object& o = entries.begin()->second;
+  EXPECT_EQ(o.at("event_id").as_string(), "evt_dlq_hand");
+  EXPECT_EQ(o.at("dead_lettered_at").as_string(), "");
+  EXPECT_EQ(o.at("state").as_string(), "pending");
+  // --since cannot place it, so it is not chosen; --pending is.
+  EXPECT_NE(stack.cli({"dlq", "replay", "--since", "2020-01-01", "--dry-run"}).find("would replay 0 of 1"),
+            std::string::npos);
+  EXPECT_NE(stack.cli({"dlq", "replay", "--pending"}).find("replayed 1 of 1"), std::string::npos);
 }
 
 TEST(DlqLifecycle, WithoutRedisTheStatesAreUnknownAndNothingIsReplayed) {

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -54,6 +55,16 @@ constexpr const char* kUsage =
     "source=replay (the worker dedupes by event id, so a replay of something already applied does\n"
     "nothing), records each entry as replayed, and says how many it sent.";
 
+// When the entry was dead-lettered (its dlq-at-ms header), or nullopt when the header is missing
+// or not a number: an entry written by hand lists and replays like any other.
+std::optional<std::int64_t> dead_lettered_ms(const StoredMessage& m) {
+  const std::string at = m.header("dlq-at-ms");
+  std::int64_t ms = 0;
+  auto [end, ec] = std::from_chars(at.data(), at.data() + at.size(), ms);
+  if (at.empty() || ec != std::errc() || end != at.data() + at.size()) return std::nullopt;
+  return ms;
+}
+
 // The state of each entry, from the records in Redis; nullopt when Redis could not be read.
 using Records = std::optional<std::map<std::string, worker::DlqRecord>>;
 
@@ -77,8 +88,8 @@ json::object describe(const StoredMessage& m, const Records& records) {
   o["error"] = m.header("dlq-error");
   o["source_partition"] = m.header("dlq-source-partition");
   o["source_offset"] = m.header("dlq-source-offset");
-  std::string at = m.header("dlq-at-ms");
-  o["dead_lettered_at"] = at.empty() ? std::string() : rfc3339_utc_ms(std::stoll(at));
+  auto at = dead_lettered_ms(m);
+  o["dead_lettered_at"] = at ? rfc3339_utc_ms(*at) : std::string();
   o["dlq_partition"] = m.partition;
   o["dlq_offset"] = m.offset;
   if (!records) {
@@ -174,8 +185,8 @@ int run_dlq(const std::vector<std::string>& args) {
     if (only_pending && state_of(m, *records) != worker::DlqState::pending) continue;
     if (!ids.empty() && !ids.count(m.header("stripe-event-id"))) continue;
     if (!type.empty() && m.header("stripe-event-type") != type) continue;
-    std::string at = m.header("dlq-at-ms");
-    if (since > 0 && (at.empty() || std::stoll(at) < since)) continue;
+    auto at = dead_lettered_ms(m);
+    if (since > 0 && (!at || *at < since)) continue;
     chosen.push_back(&m);
   }
   if (dry_run) {

@@ -32,6 +32,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     boost::system::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_ = ep.address();
+    // Beast reads max(512, free capacity) at a time, and the parser consumes what it reads, so
+    // an unreserved buffer never grows past 512 bytes: a 2 KB webhook took five reads.
+    buffer_.reserve(kReadBufferBytes);
   }
 
   ~HttpSession() {
@@ -70,6 +73,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void on_header(beast::error_code ec, std::size_t) {
     idle_ = false;
     if (ec) return on_read_error(ec);
+    // The read that brought the header usually brought the whole body too.
+    if (parser_->is_done()) return on_read({}, 0);
     stream_.expires_after(server_->config_.body_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));

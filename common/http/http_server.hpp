@@ -20,6 +20,8 @@ namespace stripe_sync {
 
 // The request parser's limits: the server's, and the fuzz target's (fuzz/fuzz_http_request.cpp).
 inline constexpr std::size_t kHeaderLimitBytes = 16 * 1024;
+// Each connection's read buffer, reserved up front: one read takes a typical webhook whole.
+inline constexpr std::size_t kReadBufferBytes = 8 * 1024;
 
 struct HttpServerConfig {
   std::string host = "127.0.0.1";

@@ -2,6 +2,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -21,6 +22,32 @@ namespace stripe_sync {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
+
+void render_response(const Response& res, std::string& out) {
+  const std::string_view reason = res.reason();
+  std::size_t size = 32 + reason.size() + res.body().size();
+  for (const auto& f : res) size += f.name_string().size() + f.value().size() + 4;
+  out.clear();
+  out.reserve(size);
+  const unsigned v = res.version();
+  out += "HTTP/";
+  out += static_cast<char>('0' + v / 10 % 10);
+  out += '.';
+  out += static_cast<char>('0' + v % 10);
+  out += ' ';
+  out += std::to_string(res.result_int());
+  out += ' ';
+  out += reason;
+  out += "\r\n";
+  for (const auto& f : res) {
+    out += f.name_string();
+    out += ": ";
+    out += f.value();
+    out += "\r\n";
+  }
+  out += "\r\n";
+  out += res.body();
+}
 
 // One connection. Lives on its own strand; every async call binds shared_from_this().
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
@@ -117,11 +144,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void send(Response res) {
     server_->handler_.on_response(res.result_int());
     if (draining_) res.keep_alive(false);
-    auto sp = std::make_shared<Response>(std::move(res));
+    const bool close = res.need_eof();
+    render_response(res, out_);
     stream_.expires_after(server_->config_.body_timeout);
-    http::async_write(stream_, *sp,
-                      [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
-                        self->on_write(ec, sp->need_eof());
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+                        self->on_write(ec, close);
                       });
   }
 
@@ -160,6 +188,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<HttpServer> server_;
   asio::ip::address peer_;
   beast::flat_buffer buffer_;
+  std::string out_;  // the answer being written; its capacity is kept for the next one
   std::optional<http::request_parser<PaddedStringBody>> parser_;
   std::list<std::weak_ptr<HttpSession>>::iterator registration_;
   bool idle_ = true;

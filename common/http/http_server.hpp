@@ -23,6 +23,11 @@ inline constexpr std::size_t kHeaderLimitBytes = 16 * 1024;
 // Each connection's read buffer, reserved up front: one read takes a typical webhook whole.
 inline constexpr std::size_t kReadBufferBytes = 8 * 1024;
 
+// The bytes of a response, as Beast's serializer writes them (start line, the fields in order, the
+// body), into one buffer: one send per answer, without walking a buffer sequence of each field.
+// Every response carries its Content-Length (json_response's prepare_payload).
+void render_response(const Response& res, std::string& out);
+
 struct HttpServerConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;                           // 0: any free port (see local_endpoint)

@@ -1,8 +1,16 @@
 // stripe-ingress against a Kafka-protocol broker (librdkafka's mock cluster) in this process.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/json/parse.hpp>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -157,6 +165,43 @@ TEST_F(IngressKafka, SignedBodyThatIsNotAnEventAnswers400InvalidEvent) {
   EXPECT_EQ(res.status, 400);
   EXPECT_EQ(boost::json::parse(res.body).at("error_code").as_string(), "INVALID_EVENT");
   EXPECT_EQ(topic_message_count(bootstrap(), kTopic), 0);
+}
+
+// Three requests in one write on one connection: with the read buffer taking a whole request at
+// once, one read brings several, and the next starts mid-buffer. The middle one is larger than
+// the buffer (its body ends in 12 KB of JSON whitespace). Each is answered, in order, and stored.
+TEST_F(IngressKafka, ThreePipelinedRequestsInOneWriteAreAnsweredInOrderAndEachStored) {
+  start();
+  const std::string base = test::read_fixture("events/customer.subscription.updated.json");
+  const std::vector<std::string> bodies = {test::with_event_id(base, "evt_pipe_1"),
+                                           test::with_event_id(base, "evt_pipe_2") + std::string(12 * 1024, ' '),
+                                           test::with_event_id(base, "evt_pipe_3")};
+  std::string wire;
+  for (const std::string& body : bodies) {
+    wire += "POST /webhooks/stripe HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            "Stripe-Signature: " + sign(body) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::socket socket(ioc);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+  // A server that lost a request would leave the read below waiting: fail after 10 s instead.
+  const timeval limit{10, 0};
+  ASSERT_EQ(::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit), 0);
+  boost::asio::write(socket, boost::asio::buffer(wire));
+  boost::beast::flat_buffer buffer;
+  for (const char* id : {"evt_pipe_1", "evt_pipe_2", "evt_pipe_3"}) {
+    boost::beast::http::response<boost::beast::http::string_body> res;
+    boost::beast::http::read(socket, buffer, res);
+    ASSERT_EQ(res.result_int(), 200u) << res.body();
+    EXPECT_EQ(boost::json::parse(res.body()).at("event_id").as_string(), id);
+  }
+  auto stored = read_topic(bootstrap(), kTopic);
+  ASSERT_EQ(stored.size(), 3u);
+  std::map<std::string, std::string> by_id;
+  for (const auto& m : stored) by_id[m.header("stripe-event-id")] = m.value;
+  EXPECT_EQ(by_id["evt_pipe_1"], bodies[0]);
+  EXPECT_EQ(by_id["evt_pipe_2"], bodies[1]);  // byte for byte, the trailing whitespace too
+  EXPECT_EQ(by_id["evt_pipe_3"], bodies[2]);
 }
 
 TEST_F(IngressKafka, FiveHundredConcurrentRequestsOverFiftyConnectionsAreEachStoredOnce) {

@@ -5,7 +5,10 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include <atomic>
 #include <charconv>
+#include <utility>
+#include <vector>
 #include <stdexcept>
 
 #include "common/core/hex.hpp"
@@ -42,24 +45,27 @@ MacCtxPtr keyed_context(std::string_view secret) {
   return ctx;
 }
 
-// HMAC over timestamp "." body with a copy of a keyed context; writes 64 hex chars to `hex`.
-bool hmac_hex(EVP_MAC_CTX* keyed, std::string_view timestamp_text, std::string_view body,
+// HMAC over timestamp "." body with `ctx`, a keyed context that EVP_MAC_init without a key
+// restarts from the key it holds; writes 64 hex chars to `hex`.
+bool hmac_hex(EVP_MAC_CTX* ctx, std::string_view timestamp_text, std::string_view body,
               char (&hex)[kHexSignatureLen]) {
-  MacCtxPtr ctx(EVP_MAC_CTX_dup(keyed));
-  if (!ctx) return false;
+  if (ctx == nullptr || EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1) return false;
   auto update = [&](std::string_view part) {
-    return EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(part.data()),
-                          part.size()) == 1;
+    return EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(part.data()), part.size()) == 1;
   };
   unsigned char mac[32];
   std::size_t mac_len = 0;
   if (!update(timestamp_text) || !update(".") || !update(body) ||
-      EVP_MAC_final(ctx.get(), mac, &mac_len, sizeof mac) != 1 || mac_len != sizeof mac) {
+      EVP_MAC_final(ctx, mac, &mac_len, sizeof mac) != 1 || mac_len != sizeof mac) {
     return false;
   }
   write_hex(mac, sizeof mac, hex);
   return true;
 }
+
+// Every keyed context a SignatureVerifier makes gets a number never used again, so a thread's
+// copies below cannot be confused with those of a verifier destroyed at the same address.
+std::atomic<std::uint64_t> next_key_id{1};
 
 }  // namespace
 
@@ -134,8 +140,27 @@ std::string sign_payload(std::string_view body, std::span<const std::string> sec
 }
 
 struct SignatureVerifier::Keyed {
-  MacCtxPtr ctx;
+  MacCtxPtr ctx;  // never used to sign: the template each thread copies once
+  std::uint64_t id = next_key_id.fetch_add(1, std::memory_order_relaxed);
 };
+
+namespace {
+// This thread's copy of a keyed context, made on first use. A context is not safe to share
+// between threads, and copying one per message (EVP_MAC_CTX_dup) cost 11 allocations a webhook;
+// a copy restarted with EVP_MAC_init costs none of that. A few verifiers at most live in a
+// process (tests make more), so the cache keeps the last 16.
+EVP_MAC_CTX* thread_context(std::uint64_t id, EVP_MAC_CTX* keyed) {
+  thread_local std::vector<std::pair<std::uint64_t, MacCtxPtr>> copies;
+  for (auto& [copy_id, ctx] : copies) {
+    if (copy_id == id) return ctx.get();
+  }
+  MacCtxPtr copy(EVP_MAC_CTX_dup(keyed));
+  if (!copy) return nullptr;
+  if (copies.size() >= 16) copies.erase(copies.begin());
+  copies.emplace_back(id, std::move(copy));
+  return copies.back().second.get();
+}
+}  // namespace
 
 SignatureVerifier::SignatureVerifier(std::vector<std::string> secrets, std::int64_t tolerance_s)
     : tolerance_s_(tolerance_s) {
@@ -155,7 +180,7 @@ SignatureStatus SignatureVerifier::verify(std::string_view header, std::string_v
   }
   char expected[kHexSignatureLen];
   for (const auto& key : keys_) {
-    if (!hmac_hex(key->ctx.get(), parsed.timestamp_text, body, expected)) continue;
+    if (!hmac_hex(thread_context(key->id, key->ctx.get()), parsed.timestamp_text, body, expected)) continue;
     for (std::string_view candidate : parsed.v1) {
       // Lengths are public (always 64 for a real signature); the bytes are compared in
       // constant time so a forger learns nothing from timing.

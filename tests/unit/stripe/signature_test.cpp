@@ -4,6 +4,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <atomic>
+#include <memory>
+#include <thread>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -122,6 +126,36 @@ TEST(Signature, MatchesAnIndependentHmacOnArbitraryBodies) {
     EXPECT_EQ(compute_signature(kSecret, std::to_string(kT), body),
               independent_hmac(kSecret, std::to_string(kT) + "." + body));
     EXPECT_EQ(v.verify(header_for(kSecret, kT, body), body, kT), SignatureStatus::ok);
+  }
+}
+
+// Each thread keeps its own copy of each verifier's keyed context (at most 16): with more
+// verifiers than that, verifiers made again at the same addresses, and four threads at once,
+// every verifier still accepts only its own secret's signatures.
+TEST(Signature, ManyVerifiersOnManyThreadsEachKeepTheirOwnKey) {
+  const std::string body = read_fixture("events/customer.updated.json");
+  for (int generation = 0; generation < 2; ++generation) {
+    std::vector<std::string> secrets;
+    std::vector<std::unique_ptr<SignatureVerifier>> verifiers;
+    for (int i = 0; i < 20; ++i) {
+      secrets.push_back("whsec_gen" + std::to_string(generation) + "_" + std::to_string(i));
+      verifiers.push_back(std::make_unique<SignatureVerifier>(std::vector<std::string>{secrets.back()}, 300));
+    }
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        for (int round = 0; round < 3; ++round) {
+          for (int i = 0; i < 20; ++i) {
+            const int other = (i + 1 + t) % 20;
+            if (verifiers[i]->verify(header_for(secrets[i], kT, body), body, kT) != SignatureStatus::ok) ++wrong;
+            if (verifiers[i]->verify(header_for(secrets[other], kT, body), body, kT) != SignatureStatus::no_match) ++wrong;
+          }
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(wrong.load(), 0) << "generation " << generation;
   }
 }
 

@@ -5,6 +5,7 @@
 # requests/s), and the line printed gives its rate, ack latency and the CPU µs per acknowledged
 # webhook of the ingress and of the broker (/proc/<pid>/stat, all threads).
 #   bench/ingress_ab.sh SECONDS BIN_A BIN_B [ROUNDS]      (RATE=N for open loop)
+# PARTITIONS=N sets the topic's partitions (24 by default, as in e2e.sh).
 # A binary may be a wrapper script that sets the environment and execs the real one.
 # Build the "before" binary from a worktree: git worktree add /tmp/before <commit>, then
 # cmake --preset release && cmake --build --preset release --target stripe-ingress there.
@@ -19,7 +20,7 @@ hz=$(getconf CLK_TCK)
 ip=
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-"$sync" broker --partitions 24 --bootstrap-file "$work/bootstrap" >/dev/null 2>"$work/broker.log" &
+"$sync" broker --partitions "${PARTITIONS:-24}" --bootstrap-file "$work/bootstrap" >/dev/null 2>"$work/broker.log" &
 bpid=$!
 trap 'kill $bpid $ip 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 deadline=$((SECONDS + 20))

@@ -154,6 +154,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void on_write(beast::error_code ec, bool close) {
+    // A large answer (a page of invoices, /metrics) is not kept for the connection's lifetime.
+    if (out_.capacity() > kKeptAnswerBytes) std::string().swap(out_);
     if (ec) return do_close();
     if (close) return do_linger_close();
     do_read();

@@ -22,6 +22,8 @@ namespace stripe_sync {
 inline constexpr std::size_t kHeaderLimitBytes = 16 * 1024;
 // Each connection's read buffer, reserved up front: one read takes a typical webhook whole.
 inline constexpr std::size_t kReadBufferBytes = 8 * 1024;
+// The answer buffer a connection keeps between answers; a larger one is released once written.
+inline constexpr std::size_t kKeptAnswerBytes = 16 * 1024;
 
 // The bytes of a response, as Beast's serializer writes them (start line, the fields in order, the
 // body), into one buffer: one send per answer, without walking a buffer sequence of each field.

@@ -17,6 +17,10 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize no >"$work/redis.log" 2>&1 &
 redis_pid=$!
 trap 'kill -TERM $redis_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.1; done
+deadline=$((SECONDS + 20))
+until redis-cli -p "$port" ping >/dev/null 2>&1; do
+  [ $SECONDS -lt $deadline ] || { echo "redis_memory.sh: redis-server did not start" >&2; cat "$work/redis.log" >&2; exit 1; }
+  sleep 0.1
+done
 echo "machine: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(redis-server --version | cut -d' ' -f3), commit $(git rev-parse --short HEAD)"
 build/release/bench/redis_memory 127.0.0.1 "$port" "$events" "$customers" "$days"

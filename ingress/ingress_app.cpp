@@ -28,6 +28,7 @@ HttpServerConfig http_server_config(const IngressConfig& c) {
   h.header_timeout = c.header_timeout;
   h.body_timeout = c.body_timeout;
   h.max_connections = c.max_connections;
+  h.one_thread = c.threads == 1;
   return h;
 }
 

@@ -215,7 +215,9 @@ void HttpServer::start() {
 }
 
 void HttpServer::do_accept() {
-  acceptor_.async_accept(asio::make_strand(ioc_),
+  const asio::any_io_executor session_executor =
+      config_.one_thread ? asio::any_io_executor(ioc_.get_executor()) : asio::any_io_executor(asio::make_strand(ioc_));
+  acceptor_.async_accept(session_executor,
                          beast::bind_front_handler(&HttpServer::on_accept, shared_from_this()));
 }
 

@@ -37,6 +37,10 @@ struct HttpServerConfig {
   std::chrono::milliseconds header_timeout{10000};  // a client must send its headers by then
   std::chrono::milliseconds body_timeout{30000};    // ... and its body, and read our answer
   std::size_t max_connections = 10000;              // past it a new connection is closed at once
+  // Only one thread runs the io_context: its executor is then an implicit strand, and a session
+  // runs on it directly instead of on a strand of its own (no strand queue, lock or reference
+  // count per operation).
+  bool one_thread = false;
 };
 
 class HttpSession;

@@ -154,7 +154,7 @@ class HostileInput : public ::testing::Test {
     c.kafka_brokers = cluster_->bootstrap_servers();
     c.listen_host = "127.0.0.1";
     c.listen_port = 0;
-    c.threads = 2;
+    c.threads = 1;  // one I/O thread: sessions on the io_context itself, not on strands (HttpServerConfig::one_thread)
     c.max_body_bytes = kMaxBody;
     c.header_timeout = 2s;
     c.body_timeout = 2s;

@@ -202,63 +202,73 @@ void IngressHandler::handle_webhook(std::shared_ptr<Request> req,
     log::info("webhook rejected", {{"reason", to_string(no->outcome)}, {"detail", no->message}});
     return respond(error_for(*req, no->code, no->message));
   }
-  auto event = std::make_shared<VerifiedEvent>(std::move(std::get<VerifiedEvent>(decision)));
-
-  // Whichever comes first on this strand answers: the delivery report or the deadline.
-  struct Pending {
+  // One allocation holds the webhook from here to its answer; each callback captures only it
+  // (a std::function keeps a capture that small without allocating). Whichever comes first on
+  // this strand answers: the delivery report or the deadline.
+  struct InFlight {
+    InFlight(IngressHandler& h, std::shared_ptr<Request> r, VerifiedEvent e, Respond a,
+             const boost::asio::any_io_executor& ex, std::chrono::steady_clock::time_point s)
+        : handler(h), req(std::move(r)), event(std::move(e)), respond(std::move(a)), timer(ex), started(s) {}
+    IngressHandler& handler;
+    std::shared_ptr<Request> req;
+    VerifiedEvent event;
     Respond respond;
     boost::asio::steady_timer timer;
-    Pending(Respond r, boost::asio::any_io_executor ex) : respond(std::move(r)), timer(ex) {}
+    std::chrono::steady_clock::time_point started, produced;
   };
-  auto pending = std::make_shared<Pending>(std::move(respond), executor);
-  pending->timer.expires_after(config_.produce_timeout);
-  pending->timer.async_wait([this, pending, req, event](boost::system::error_code ec) {
-    if (ec || !pending->respond) return;
-    metrics_.webhook(WebhookOutcome::upstream_unavailable);
+  auto flight = std::make_shared<InFlight>(*this, std::move(req), std::move(std::get<VerifiedEvent>(decision)),
+                                           std::move(respond), executor, started);
+  flight->timer.expires_after(config_.produce_timeout);
+  flight->timer.async_wait([flight](boost::system::error_code ec) {
+    InFlight& f = *flight;
+    if (ec || !f.respond) return;
+    f.handler.metrics_.webhook(WebhookOutcome::upstream_unavailable);
     log::warn("broker did not acknowledge in time",
-              {{"event_id", event->envelope.id}, {"customer", event->key}});
-    Response res = error_for(*req, ErrorCode::upstream_unavailable,
-                             "the event could not be stored in time; retry later");
+              {{"event_id", f.event.envelope.id}, {"customer", f.event.key}});
+    Response res = f.handler.error_for(*f.req, ErrorCode::upstream_unavailable,
+                                       "the event could not be stored in time; retry later");
     res.set(http::field::retry_after, "5");
-    std::exchange(pending->respond, nullptr)(std::move(res));
+    std::exchange(f.respond, nullptr)(std::move(res));
   });
 
   EventHeaders storage;
-  OutgoingMessage msg = event_message(config_.kafka_topic, *event, body, received_ms, "webhook", storage);
-  msg.owner = req;  // the body stays alive until librdkafka is done with it
+  OutgoingMessage msg = event_message(config_.kafka_topic, flight->event, body, received_ms, "webhook", storage);
+  msg.owner = flight->req;  // the body stays alive until librdkafka is done with it
   metrics_.in_flight.add(1);
-  const auto produced = std::chrono::steady_clock::now();
-  publisher_.publish(std::move(msg), executor, [this, pending, req, event, started, produced](PublishResult r) {
-    metrics_.in_flight.add(-1);
-    metrics_.produce_seconds.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - produced).count());
-    pending->timer.cancel();
-    if (!pending->respond) {
+  flight->produced = std::chrono::steady_clock::now();
+  publisher_.publish(std::move(msg), executor, [flight](PublishResult r) {
+    InFlight& f = *flight;
+    IngressMetrics& metrics = f.handler.metrics_;
+    metrics.in_flight.add(-1);
+    const auto now = std::chrono::steady_clock::now();
+    metrics.produce_seconds.observe(std::chrono::duration<double>(now - f.produced).count());
+    f.timer.cancel();
+    if (!f.respond) {
       // Answered 503 already; Stripe will retry and the worker dedupes by event id.
       log::info("late delivery report after 503",
-                {{"event_id", event->envelope.id}, {"ok", r.status == PublishStatus::ok ? "true" : "false"}});
+                {{"event_id", f.event.envelope.id}, {"ok", r.status == PublishStatus::ok ? "true" : "false"}});
       return;
     }
-    Respond answer = std::exchange(pending->respond, nullptr);
+    Respond answer = std::exchange(f.respond, nullptr);
     if (r.status != PublishStatus::ok) {
-      metrics_.webhook(WebhookOutcome::upstream_unavailable);
+      metrics.webhook(WebhookOutcome::upstream_unavailable);
       log::warn("event not stored by the broker",
-                {{"event_id", event->envelope.id}, {"customer", event->key}, {"error", r.error}});
-      Response res = error_for(*req, ErrorCode::upstream_unavailable,
-                               "the event could not be stored; retry later");
+                {{"event_id", f.event.envelope.id}, {"customer", f.event.key}, {"error", r.error}});
+      Response res = f.handler.error_for(*f.req, ErrorCode::upstream_unavailable,
+                                         "the event could not be stored; retry later");
       res.set(http::field::retry_after, "5");
       return answer(std::move(res));
     }
-    metrics_.webhook(WebhookOutcome::accepted);
-    metrics_.ack_seconds.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    log::debug("webhook stored", {{"event_id", event->envelope.id}, {"customer", event->key},
+    metrics.webhook(WebhookOutcome::accepted);
+    metrics.ack_seconds.observe(std::chrono::duration<double>(now - f.started).count());
+    log::debug("webhook stored", {{"event_id", f.event.envelope.id}, {"customer", f.event.key},
                                   {"partition", r.partition}, {"offset", r.offset}});
     std::string out;
+    out.reserve(40 + f.event.envelope.id.size());  // {"success":true,"event_id":"..."}: one allocation
     JsonObjectWriter w(out);
-    w.field("success", true).field("event_id", event->envelope.id);
+    w.field("success", true).field("event_id", f.event.envelope.id);
     w.close();
-    answer(json_response(200, std::move(out), req->version(), req->keep_alive()));
+    answer(json_response(200, std::move(out), f.req->version(), f.req->keep_alive()));
   });
 }
 

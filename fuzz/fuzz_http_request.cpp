@@ -78,8 +78,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const std::set<unsigned> allowed{200, 400, 403, 404, 405, 413, 415, 503};
   world.handler.handle(req, boost::asio::ip::make_address("127.0.0.1"), ioc.get_executor(), [&](Response res) {
     ++answers;
-    if (!allowed.count(res.result_int())) std::abort();
-    if (res.body().empty()) std::abort();
+    if (!allowed.count(res.status)) std::abort();
+    if (res.body.empty()) std::abort();
   });
   ioc.run();
   if (answers != 1) std::abort();

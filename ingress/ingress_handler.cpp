@@ -131,7 +131,7 @@ void IngressHandler::handle(std::shared_ptr<Request> req, const boost::asio::ip:
   auto method_not_allowed = [&](std::string_view allow) {
     Response res = error_for(*req, ErrorCode::method_not_allowed,
                              "method not allowed; use " + std::string(allow));
-    res.set(http::field::allow, allow);
+    res.set("Allow", allow);
     respond(std::move(res));
   };
 
@@ -227,7 +227,7 @@ void IngressHandler::handle_webhook(std::shared_ptr<Request> req,
               {{"event_id", f.event.envelope.id}, {"customer", f.event.key}});
     Response res = f.handler.error_for(*f.req, ErrorCode::upstream_unavailable,
                                        "the event could not be stored in time; retry later");
-    res.set(http::field::retry_after, "5");
+    res.set("Retry-After", "5");
     std::exchange(f.respond, nullptr)(std::move(res));
   });
 
@@ -256,7 +256,7 @@ void IngressHandler::handle_webhook(std::shared_ptr<Request> req,
                 {{"event_id", f.event.envelope.id}, {"customer", f.event.key}, {"error", r.error}});
       Response res = f.handler.error_for(*f.req, ErrorCode::upstream_unavailable,
                                          "the event could not be stored; retry later");
-      res.set(http::field::retry_after, "5");
+      res.set("Retry-After", "5");
       return answer(std::move(res));
     }
     metrics.webhook(WebhookOutcome::accepted);

@@ -24,29 +24,44 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
 void render_response(const Response& res, std::string& out) {
-  const std::string_view reason = res.reason();
-  std::size_t size = 32 + reason.size() + res.body().size();
-  for (const auto& f : res) size += f.name_string().size() + f.value().size() + 4;
+  const auto status = static_cast<http::status>(res.status);
+  const std::string_view reason = http::obsolete_reason(status);
+  bool own_type = false, own_cache = false;
+  std::size_t size = 96 + reason.size() + res.body.size();
+  for (const auto& [k, v] : res.fields) {
+    size += k.size() + v.size() + 4;
+    own_type = own_type || beast::iequals(k, "Content-Type");
+    own_cache = own_cache || beast::iequals(k, "Cache-Control");
+  }
   out.clear();
   out.reserve(size);
-  const unsigned v = res.version();
+  auto line = [&out](std::string_view name, std::string_view value) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  };
+  const unsigned v = res.version;
   out += "HTTP/";
   out += static_cast<char>('0' + v / 10 % 10);
   out += '.';
   out += static_cast<char>('0' + v % 10);
   out += ' ';
-  out += std::to_string(res.result_int());
+  out += std::to_string(res.status);
   out += ' ';
   out += reason;
   out += "\r\n";
-  for (const auto& f : res) {
-    out += f.name_string();
-    out += ": ";
-    out += f.value();
-    out += "\r\n";
-  }
+  if (!own_type) line("Content-Type", Response::kDefaultContentType);
+  if (!own_cache) line("Cache-Control", Response::kDefaultCacheControl);
+  for (const auto& [k, value] : res.fields) line(k, value);
+  if (v == 10 && res.keep_alive) line("Connection", "keep-alive");
+  if (v != 10 && !res.keep_alive) line("Connection", "close");
+  // RFC 9110 8.6: no Content-Length on a 1xx or 204, nor a 304's 0 for the 200's length.
+  const bool bodiless = status == http::status::no_content || status == http::status::not_modified ||
+                        http::to_status_class(status) == http::status_class::informational;
+  if (!bodiless) line("Content-Length", std::to_string(res.body.size()));
   out += "\r\n";
-  out += res.body();
+  if (!bodiless) out += res.body;
 }
 
 // One connection. Lives on its own strand; every async call binds shared_from_this().
@@ -142,9 +157,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void send(Response res) {
-    server_->handler_.on_response(res.result_int());
-    if (draining_) res.keep_alive(false);
-    const bool close = res.need_eof();
+    server_->handler_.on_response(res.status);
+    if (draining_) res.keep_alive = false;
+    const bool close = !res.keep_alive;
     render_response(res, out_);
     stream_.expires_after(server_->config_.body_timeout);
     asio::async_write(stream_, asio::buffer(out_),

@@ -25,9 +25,9 @@ inline constexpr std::size_t kReadBufferBytes = 8 * 1024;
 // The answer buffer a connection keeps between answers; a larger one is released once written.
 inline constexpr std::size_t kKeptAnswerBytes = 16 * 1024;
 
-// The bytes of a response, as Beast's serializer writes them (start line, the fields in order, the
-// body), into one buffer: one send per answer, without walking a buffer sequence of each field.
-// Every response carries its Content-Length (json_response's prepare_payload).
+// The bytes of a response (http_types.hpp says what they are), as Beast's serializer would write
+// the same header, into one buffer: one send per answer. Every response carries its
+// Content-Length but a 1xx, 204 or 304 (RFC 9110 8.6), which carries no body.
 void render_response(const Response& res, std::string& out);
 
 struct HttpServerConfig {

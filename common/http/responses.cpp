@@ -1,14 +1,34 @@
 #include "common/http/responses.hpp"
 
+#include <boost/beast/core/string.hpp>
+
 namespace stripe_sync {
 
+void Response::set(std::string_view name, std::string_view value) {
+  for (auto& [k, v] : fields) {
+    if (boost::beast::iequals(k, name)) {
+      v.assign(value);
+      return;
+    }
+  }
+  fields.emplace_back(name, value);
+}
+
+std::string_view Response::field(std::string_view name) const {
+  for (const auto& [k, v] : fields) {
+    if (boost::beast::iequals(k, name)) return v;
+  }
+  if (boost::beast::iequals(name, "Content-Type")) return kDefaultContentType;
+  if (boost::beast::iequals(name, "Cache-Control")) return kDefaultCacheControl;
+  return {};
+}
+
 Response json_response(unsigned status, std::string body, unsigned version, bool keep_alive) {
-  Response res{static_cast<http::status>(status), version};
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::cache_control, "no-store");
-  res.keep_alive(keep_alive);
-  res.body() = std::move(body);
-  res.prepare_payload();
+  Response res;
+  res.status = status;
+  res.version = version;
+  res.keep_alive = keep_alive;
+  res.body = std::move(body);
   return res;
 }
 

@@ -10,7 +10,7 @@ std::optional<Response> status_route(const Request& req, std::string_view path, 
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     Response res = error_response(ErrorCode::method_not_allowed, "method not allowed; use GET", req.version(),
                                   req.keep_alive(), now_ms);
-    res.set(http::field::allow, "GET");
+    res.set("Allow", "GET");
     return res;
   }
   if (path == "/healthz") return json_response(200, R"({"status":"ok"})", req.version(), req.keep_alive());
@@ -20,7 +20,7 @@ std::optional<Response> status_route(const Request& req, std::string_view path, 
     return error_response(ErrorCode::upstream_unavailable, reason, req.version(), req.keep_alive(), now_ms);
   }
   Response res = json_response(200, source.metrics_text(), req.version(), req.keep_alive());
-  res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   return res;
 }
 

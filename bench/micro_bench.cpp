@@ -1,4 +1,5 @@
-// Signature verification and envelope reading on a ~2 KB and a ~64 KB event.
+// Signature verification and envelope reading on a ~2 KB and a ~64 KB event; the worker's extraction
+// of a change record from Stripe's example events.
 // Run: ./build/release/bench/micro_bench   (see bench/README.md)
 #include <benchmark/benchmark.h>
 
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "common/billing/envelope.hpp"
+#include "common/billing/event_extract.hpp"
 #include "common/stripe/signature.hpp"
 #include "ingress/webhook.hpp"
 
@@ -99,6 +101,23 @@ void BM_CheckWebhook(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.size()));
 }
 BENCHMARK(BM_CheckWebhook)->Arg(2048)->Arg(64 * 1024);
+
+// The worker's pure step for one event: Stripe's own example, parsed (DOM) into the change record
+// it applies (the kind's fields rendered, previous_attributes, the index action).
+constexpr const char* kExtractFixtures[] = {"events/customer.subscription.updated.json",
+                                            "events/customer.updated.json", "events/invoice.finalized.json"};
+void BM_ExtractChange(benchmark::State& state) {
+  const char* fixture = kExtractFixtures[state.range(0)];
+  const std::string body = read_file(fixture);
+  for (auto _ : state) {
+    ChangeRecord record;
+    benchmark::DoNotOptimize(extract_change(body, record));
+    benchmark::DoNotOptimize(record);
+  }
+  state.SetLabel(fixture);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.size()));
+}
+BENCHMARK(BM_ExtractChange)->DenseRange(0, 2);
 
 std::string cpu_model() {
   std::ifstream in("/proc/cpuinfo");

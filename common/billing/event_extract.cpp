@@ -75,10 +75,10 @@ std::string type_names(unsigned types) {
 }
 
 // invalid_shape naming the first field Stripe always sends that is missing or of another type.
-std::optional<ExtractResult> check_shape(dom::element object, const KindSpec& kind) {
+std::optional<ExtractResult> check_shape(const ObjectFields& object, const KindSpec& kind) {
   for (const RequiredField& r : kind.required) {
     dom::element v;
-    if (object[r.name].get(v) != simdjson::SUCCESS) {
+    if (object.find(r.name).get(v) != simdjson::SUCCESS) {
       return permanent("invalid_shape", "data.object." + std::string(r.name) + " is missing");
     }
     if (!(type_of(v) & r.types)) {
@@ -90,14 +90,14 @@ std::optional<ExtractResult> check_shape(dom::element object, const KindSpec& ki
 
 // Fills `out` (kind, stamp parts, fields, previous, index action) from an object and, for
 // events, its previous_attributes. Shared by webhook events and API snapshots: one mapping.
-ExtractResult fill_record(dom::element object, const dom::element* prev, const KindSpec& kind,
+ExtractResult fill_record(const ObjectFields& object, const dom::element* prev, const KindSpec& kind,
                           int rank, bool tombstone, const Envelope& env, ChangeRecord& out) {
   const bool has_prev = prev != nullptr;
   out.kind = kind.kind;
   out.object_id = object_has_id(kind.object) ? env.object_id : std::string(kind.own_id);
   if (kind.kind == ObjectKind::invoice) {
     std::string_view status;
-    if (object["status"].get(status) != simdjson::SUCCESS) status = {};  // null: open's rank
+    if (object.find("status").get(status) != simdjson::SUCCESS) status = {};  // null: open's rank
     rank = invoice_rank(status, tombstone);
   }
   out.rank = rank;
@@ -105,11 +105,14 @@ ExtractResult fill_record(dom::element object, const dom::element* prev, const K
   out.has_previous = has_prev;
   out.key = env.partition_key();
 
+  const std::optional<ObjectFields> previous =
+      has_prev ? std::optional<ObjectFields>(prev->get_object().value_unsafe()) : std::nullopt;
+  out.fields.reserve(kind.fields.size() + 1);
   for (const auto& f : kind.fields) {
     out.fields.emplace_back(std::string(f.name), render(object, f).value_or(std::string()));
-    if (has_prev) {
+    if (previous) {
       // A period moves with the items; only a change of the items list can carry it.
-      if (auto pv = render(*prev, f)) out.previous.emplace_back(std::string(f.name), std::move(*pv));
+      if (auto pv = render(*previous, f)) out.previous.emplace_back(std::string(f.name), std::move(*pv));
     }
   }
   if (out.kind == ObjectKind::payment_method && out.tombstone) {
@@ -146,14 +149,14 @@ ExtractResult fill_record(dom::element object, const dom::element* prev, const K
       // The customer's billing history, by the invoice's own created.
       out.index = out.tombstone ? IndexAction::unorder : IndexAction::ordered;
       std::int64_t created = 0;
-      if (object["created"].get(created) == simdjson::SUCCESS) out.index_score = created;
+      if (object.find("created").get(created) == simdjson::SUCCESS) out.index_score = created;
       break;
     }
     case ObjectKind::entitlement_summary: {
       if (env.customer.empty()) return permanent("missing_field", "missing field: data.object.customer");
       out.index = IndexAction::replace;
       dom::element list;
-      if (object["entitlements"].get(list) == simdjson::SUCCESS) {
+      if (object.find("entitlements").get(list) == simdjson::SUCCESS) {
         out.index_members = entitlement_strings(list, "lookup_key");
       }
       break;
@@ -193,7 +196,8 @@ ExtractResult extract_change(std::string_view json, ChangeRecord& out) {
   if (object_has_id(object_type) && (object["id"].get(object_id) || object_id.empty())) {
     return permanent("missing_field", "missing field: data.object.id");
   }
-  if (auto bad = check_shape(object, *spec->kind)) return *bad;
+  const ObjectFields fields(object.get_object().value_unsafe());
+  if (auto bad = check_shape(fields, *spec->kind)) return *bad;
 
   // The partition key by the same rule the ingress used (Envelope::partition_key).
   Envelope env;
@@ -209,7 +213,7 @@ ExtractResult extract_change(std::string_view json, ChangeRecord& out) {
   if (std::string_view v; doc["api_version"].get(v) == simdjson::SUCCESS) out.api_version = std::string(v);
   out.created = created;
 
-  return fill_record(object, has_prev ? &prev : nullptr, *spec->kind, spec->rank, spec->tombstone, env, out);
+  return fill_record(fields, has_prev ? &prev : nullptr, *spec->kind, spec->rank, spec->tombstone, env, out);
 }
 
 ExtractResult extract_snapshot(std::string_view object_json, std::int64_t date_unix,
@@ -238,8 +242,9 @@ ExtractResult extract_snapshot(std::string_view object_json, std::int64_t date_u
   bool deleted = false;
   if (dom::element d; object["deleted"].get(d) == simdjson::SUCCESS && d.is_bool()) deleted = bool(d);
   // A deleted object as the API returns it is only {id, object, deleted: true}.
+  const ObjectFields fields(object.get_object().value_unsafe());
   if (!deleted) {
-    if (auto bad = check_shape(object, *kind)) return *bad;
+    if (auto bad = check_shape(fields, *kind)) return *bad;
   }
   std::string_view status;
   bool ended = kind->kind == ObjectKind::subscription && object["status"].get(status) == simdjson::SUCCESS &&
@@ -248,7 +253,7 @@ ExtractResult extract_snapshot(std::string_view object_json, std::int64_t date_u
   out.event_type = std::string(object_type) + ".snapshot";
   out.source = std::string(source);
   out.created = date_unix;  // Stripe's Date header: never our clock
-  return fill_record(object, nullptr, *kind, 2, deleted || ended, env, out);
+  return fill_record(fields, nullptr, *kind, 2, deleted || ended, env, out);
 }
 
 }  // namespace stripe_sync

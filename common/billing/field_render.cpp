@@ -93,11 +93,35 @@ std::vector<std::string> entitlement_strings(dom::element entitlements, std::str
   return out;
 }
 
-std::optional<std::string> render(dom::element root, const FieldSpec& f) {
+ObjectFields::ObjectFields(dom::object object) : object_(object) {
+  fields_.reserve(object.size());
+  for (dom::key_value_pair field : object) fields_.emplace_back(field.key, field.value);
+}
+
+simdjson::simdjson_result<dom::element> ObjectFields::at(std::string_view pointer) const {
+  if (pointer.empty() || pointer[0] != '/') return object_.at_pointer(pointer);
+  const std::size_t end = pointer.find('/', 1);
+  const std::string_view key = pointer.substr(1, end == std::string_view::npos ? end : end - 1);
+  // A segment with an escape (~0, ~1) is left to simdjson, which decodes it.
+  if (key.find('~') != std::string_view::npos) return object_.at_pointer(pointer);
   dom::element v;
-  if (root.at_pointer(f.pointer).get(v) != simdjson::SUCCESS) {
+  if (auto e = find(key).get(v)) return e;
+  if (end == std::string_view::npos) return v;
+  return v.at_pointer(pointer.substr(end));
+}
+
+simdjson::simdjson_result<dom::element> ObjectFields::find(std::string_view key) const {
+  for (const auto& [k, v] : fields_) {
+    if (k.size() == key.size() && k == key) return dom::element(v);
+  }
+  return simdjson::NO_SUCH_FIELD;
+}
+
+std::optional<std::string> render(const ObjectFields& root, const FieldSpec& f) {
+  dom::element v;
+  if (root.at(f.pointer).get(v) != simdjson::SUCCESS) {
     // Kept elsewhere by an older API version: those fields are scalars.
-    if (f.fallback.empty() || root.at_pointer(f.fallback).get(v) != simdjson::SUCCESS) return std::nullopt;
+    if (f.fallback.empty() || root.at(f.fallback).get(v) != simdjson::SUCCESS) return std::nullopt;
     return text_of(v);
   }
   switch (f.render) {
@@ -113,7 +137,7 @@ std::optional<std::string> render(dom::element root, const FieldSpec& f) {
       dom::element p;
       if (v.at_pointer(std::string("/data/0/") + std::string(key)).get(p) == simdjson::SUCCESS) return text_of(p);
       // Before 2025-03-31.basil the period was the subscription's own, beside its items.
-      if (root.at_pointer(f.fallback).get(p) == simdjson::SUCCESS) return text_of(p);
+      if (root.at(f.fallback).get(p) == simdjson::SUCCESS) return text_of(p);
       return std::string();
     }
   }

@@ -1,6 +1,7 @@
 #include "worker/partition_scheduler.hpp"
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <random>
@@ -15,6 +16,7 @@ using namespace std::chrono_literals;
 struct PartitionScheduler::Partition {
   std::int32_t id = -1;
   std::deque<QueuedMessage> queue;
+  std::size_t bytes = 0;  // of the queued messages
   bool scheduled = false;  // a drain is queued, running, or waiting on its backoff timer
   bool busy = false;       // a batch is being applied right now
   bool paused = false;
@@ -76,15 +78,21 @@ void PartitionScheduler::enqueue(QueuedMessage m) {
   auto it = partitions_.find(m.partition);
   if (it == partitions_.end() || it->second->revoked) return;  // not ours any more
   Partition& p = *it->second;
+  p.bytes += m.bytes;
   p.queue.push_back(std::move(m));
-  // Back-pressure: stop fetching a partition whose queue is long; the drain resumes it once
-  // the queue is short again. The wide gap matters: a pause makes librdkafka drop what it
-  // prefetched for the partition and fetch it again on resume.
-  if (p.queue.size() >= options_.pause_at_batches * options_.batch_size && !p.paused) {
+  // Back-pressure: stop fetching a partition whose queue is long, in messages or in bytes; the
+  // drain resumes it once the queue is short again. The wide gap matters: a pause makes
+  // librdkafka drop what it prefetched for the partition and fetch it again on resume.
+  const bool long_queue = p.queue.size() >= options_.pause_at_batches * options_.batch_size || p.bytes >= byte_share();
+  if (long_queue && !p.paused) {
     control_.pause(p.id);
     p.paused = true;
   }
   schedule(p);
+}
+
+std::size_t PartitionScheduler::byte_share() const {
+  return options_.max_queued_bytes / std::max<std::size_t>(1, partitions_.size());
 }
 
 void PartitionScheduler::schedule(Partition& p) {
@@ -150,8 +158,12 @@ void PartitionScheduler::drain(std::int32_t id) {
   state->committed = batch.back()->offset + 1;
   // Durable: commit the next offset, then forget the messages.
   control_.commit(id, state->committed);
-  for (std::size_t i = 0; i < batch.size(); ++i) state->queue.pop_front();
-  if (state->paused && state->queue.size() < options_.resume_below_batches * options_.batch_size) {
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    state->bytes -= state->queue.front().bytes;
+    state->queue.pop_front();
+  }
+  if (state->paused && state->queue.size() < options_.resume_below_batches * options_.batch_size &&
+      state->bytes < byte_share() / 4) {
     control_.resume(id);
     state->paused = false;
   }

@@ -27,6 +27,7 @@ namespace stripe_sync::worker {
 struct QueuedMessage {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
+  std::size_t bytes = 0;  // its key and value: what it holds in memory while queued
   kafka::MessagePtr raw;
 };
 
@@ -47,6 +48,10 @@ struct SchedulerOptions {
   std::chrono::milliseconds backoff_max{30000};
   std::size_t pause_at_batches = 32;    // a queue this many batches long pauses its partition
   std::size_t resume_below_batches = 4;  // ... and it resumes below this many
+  // The bytes all queues may hold together (WORKER_QUEUE_MAX_BYTES): a partition whose queue
+  // holds its share (this over the partitions assigned) pauses too, and resumes below a quarter
+  // of it. A count alone let 24 partitions of 16 KB events queue 768 MB.
+  std::size_t max_queued_bytes = 64u << 20;
 };
 
 class PartitionScheduler {
@@ -77,6 +82,7 @@ class PartitionScheduler {
  private:
   struct Partition;
   void schedule(Partition& p);  // caller holds mutex_
+  std::size_t byte_share() const;  // caller holds mutex_
   void drain(std::int32_t id);
 
   boost::asio::thread_pool& pool_;

@@ -86,6 +86,7 @@ struct Worker::Impl final : kafka::RebalanceHandler {
     applier = std::make_unique<BatchApplier>(config, redis, *dead_letters, revalidator.get(), metrics, counters);
     SchedulerOptions so;
     so.batch_size = c.batch_size;
+    so.max_queued_bytes = c.queue_max_bytes;
     so.backoff_max = c.backoff_max;
     scheduler = std::make_unique<PartitionScheduler>(
         pool, control,
@@ -134,6 +135,7 @@ struct Worker::Impl final : kafka::RebalanceHandler {
       QueuedMessage q;
       q.partition = m->partition;
       q.offset = m->offset;
+      q.bytes = m->len + m->key_len;
       q.raw = std::move(m);
       scheduler->enqueue(std::move(q));
     }

@@ -17,6 +17,7 @@ const SettingSpec kSettings[] = {
     kRedisPrefixSetting,
     {"WORKER_THREADS", "2", "threads applying events (partitions run in parallel, each in order)"},
     {"WORKER_BATCH", "64", "events of one partition applied per pipelined Redis round trip"},
+    {"WORKER_QUEUE_MAX_BYTES", "67108864", "bytes of fetched events all partitions' queues may hold together; a partition past its share is paused (librdkafka prefetches up to 16 MiB more)"},
     kDedupeTtlSetting,
     kAuditMaxlenSetting,
     {"REDIS_TIMEOUT_MS", "2000", "Redis connect and command timeout"},
@@ -43,6 +44,7 @@ WorkerConfig worker_config_from(const Settings& s) {
   c.store = store_config_from(s);
   c.threads = static_cast<int>(s.get_int("WORKER_THREADS", 1, 256));
   c.batch_size = static_cast<std::size_t>(s.get_int("WORKER_BATCH", 1, 10000));
+  c.queue_max_bytes = static_cast<std::size_t>(s.get_int("WORKER_QUEUE_MAX_BYTES", 1 << 20, 1LL << 34));
   c.redis_timeout = s.get_ms("REDIS_TIMEOUT_MS", 50, 60000);
   c.redis_allow_eviction = s.get_bool("REDIS_ALLOW_EVICTION");
   c.redis_wait_replicas = static_cast<int>(s.get_int("REDIS_WAIT_REPLICAS", 0, 16));

@@ -21,6 +21,7 @@ struct WorkerConfig {
   StoreConfig store;
   int threads = 2;
   std::size_t batch_size = 64;                      // events per pipelined round trip
+  std::size_t queue_max_bytes = 64u << 20;          // WORKER_QUEUE_MAX_BYTES: all queues together
   std::chrono::milliseconds redis_timeout{2000};
   bool redis_allow_eviction = false;                // REDIS_ALLOW_EVICTION
   int redis_wait_replicas = 0;                      // REDIS_WAIT_REPLICAS: WAIT before committing

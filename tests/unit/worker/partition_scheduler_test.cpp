@@ -215,6 +215,49 @@ TEST_F(PartitionSchedulerTest, ALongQueuePausesItsPartitionUntilItIsShortAgain) 
   EXPECT_FALSE(control_.paused[0]);
 }
 
+TEST_F(PartitionSchedulerTest, AQueueHoldingItsShareOfTheBytesPausesItsPartition) {
+  Gate gate;
+  SchedulerOptions o;
+  o.batch_size = 2;
+  o.pause_at_batches = 100;   // never by count here
+  o.max_queued_bytes = 1200;  // two partitions: 600 bytes each
+  auto& s = make(
+      [&](const std::vector<const QueuedMessage*>&, std::string&) {
+        gate.wait();
+        return true;
+      },
+      o);
+  const std::int32_t two[] = {0, 1};
+  s.assign(two);
+  auto sized = [](std::int32_t partition, std::int64_t offset, std::size_t bytes) {
+    QueuedMessage q = message(partition, offset);
+    q.bytes = bytes;
+    return q;
+  };
+  s.enqueue(sized(0, 0, 250));
+  s.enqueue(sized(0, 1, 250));
+  s.enqueue(sized(1, 0, 250));  // the other partition's bytes are its own
+  {
+    std::lock_guard l(control_.m);
+    EXPECT_EQ(control_.pauses[0], 0);
+    EXPECT_EQ(control_.pauses[1], 0);
+  }
+  s.enqueue(sized(0, 2, 250));  // 750 of its 600
+  {
+    std::lock_guard l(control_.m);
+    EXPECT_EQ(control_.pauses[0], 1);
+    EXPECT_TRUE(control_.paused[0]);
+    EXPECT_EQ(control_.pauses[1], 0);
+  }
+  gate.release();
+  // Resumed once its queue is under a quarter of the share again (here: drained).
+  ASSERT_TRUE(test::eventually([&] { return control_.last_commit(0) == 3; }, 5s));
+  std::lock_guard l(control_.m);
+  EXPECT_EQ(control_.resumes[0], 1);
+  EXPECT_FALSE(control_.paused[0]);
+  EXPECT_EQ(control_.pauses[1], 0);
+}
+
 TEST_F(PartitionSchedulerTest, RevokeWaitsForTheBatchInFlightAndAbandonsTheQueue) {
   Gate gate;
   std::atomic<int> started{0};

@@ -14,7 +14,9 @@ cmake --preset release >/dev/null
 cmake --build --preset release --target redis_memory >/dev/null
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize no >"$work/redis.log" 2>&1 &
+# REDIS_ARGS: more redis-server options, e.g. "--stream-node-max-bytes 1024".
+# shellcheck disable=SC2086
+redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize no ${REDIS_ARGS:-} >"$work/redis.log" 2>&1 &
 redis_pid=$!
 trap 'kill -TERM $redis_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 deadline=$((SECONDS + 20))

@@ -70,7 +70,7 @@ wait_for() {  # wait_for DESCRIPTION SECONDS COMMAND...
 # Each child runs in its own session (setsid), so Ctrl-C reaches only this script, which then
 # stops them in order: the ingress drains into the broker before the broker goes.
 redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$root/$state/redis" \
-  --appendonly yes --save "" --daemonize no)
+  --appendonly yes --save "" --stream-node-max-bytes 8192 --daemonize no)
 setsid "${redis_cmd[@]}" >"$state/logs/redis.log" 2>&1 &
 pids+=($!)
 wait_for "redis-server" 20 redis-cli -p "$redis_port" ping

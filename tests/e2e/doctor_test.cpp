@@ -100,10 +100,12 @@ class Doctor : public ::testing::Test {
 };
 
 TEST_F(Doctor, AHealthyDeploymentPassesEveryCheck) {
+  ASSERT_EQ(redis({"CONFIG", "SET", "stream-node-max-bytes", "8192"}), "OK");  // as deploy/ sets it
   DoctorRun r = doctor();
   EXPECT_EQ(r.status, 0) << r.out;
   for (const char* check : {"settings.webhook_secret", "settings.stripe_key", "kafka.reachable", "redis.reachable",
-                            "redis.version", "redis.maxmemory_policy", "redis.scripts", "stripe.key", "stripe.clock",
+                            "redis.version", "redis.maxmemory_policy", "redis.stream_node_max_bytes",
+                            "redis.scripts", "stripe.key", "stripe.clock",
                             "stripe.endpoint_events", "stripe.endpoint_version"}) {
     EXPECT_TRUE(r.has("ok", check)) << check << ":\n" << r.out;
   }
@@ -167,6 +169,21 @@ TEST_F(Doctor, RedisThatEvictsCannotBeReachedOrRefusesScriptsFails) {
   ASSERT_EQ(redis({"CONFIG", "SET", "appendonly", "no"}), "OK");
   r = doctor();
   EXPECT_TRUE(r.has("warn", "redis.appendonly")) << r.out;
+
+  // Redis's default node size: advice, not a failure.
+  ASSERT_EQ(redis({"CONFIG", "SET", "stream-node-max-bytes", "4096"}), "OK");
+  r = doctor();
+  EXPECT_TRUE(r.has("warn", "redis.stream_node_max_bytes")) << r.out;
+  EXPECT_NE(r.out.find("4096 on "), std::string::npos) << r.out;
+  // A user that may not read the configuration: doctor says it cannot tell.
+  ASSERT_EQ(redis({"ACL", "SETUSER", "noconfig", "on", ">noconfigpw", "~*", "+@all", "-config"}), "OK");
+  url = stack_.redis_url();
+  url.replace(url.find("redis://") + 8, 0, "noconfig:noconfigpw@");
+  ASSERT_EQ(redis({"CONFIG", "SET", "stream-node-max-bytes", "8192"}), "OK");
+  r = doctor({"REDIS_URL=" + url});
+  EXPECT_TRUE(r.has("warn", "redis.stream_node_max_bytes")) << r.out;
+  EXPECT_NE(r.out.find("not told"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("noconfigpw"), std::string::npos) << r.out;
 }
 
 TEST_F(Doctor, AClusterWithAnUncoveredSlotFails) {

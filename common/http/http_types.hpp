@@ -30,8 +30,6 @@ struct Response {
 
   // Replaces the field of that name (case-insensitive), or adds it at the end.
   void set(std::string_view name, std::string_view value);
-  // The value of a field, or of the defaults above; "" when absent.
-  std::string_view field(std::string_view name) const;
 };
 
 // Sends the response for one request. Called exactly once, on the connection's strand.

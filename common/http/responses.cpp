@@ -14,15 +14,6 @@ void Response::set(std::string_view name, std::string_view value) {
   fields.emplace_back(name, value);
 }
 
-std::string_view Response::field(std::string_view name) const {
-  for (const auto& [k, v] : fields) {
-    if (boost::beast::iequals(k, name)) return v;
-  }
-  if (boost::beast::iequals(name, "Content-Type")) return kDefaultContentType;
-  if (boost::beast::iequals(name, "Cache-Control")) return kDefaultCacheControl;
-  return {};
-}
-
 Response json_response(unsigned status, std::string body, unsigned version, bool keep_alive) {
   Response res;
   res.status = status;

@@ -1,8 +1,8 @@
 #include "worker/partition_scheduler.hpp"
 
 #include <boost/asio/post.hpp>
-#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
+#include <algorithm>
 #include <deque>
 #include <random>
 

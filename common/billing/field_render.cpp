@@ -112,7 +112,7 @@ simdjson::simdjson_result<dom::element> ObjectFields::at(std::string_view pointe
 
 simdjson::simdjson_result<dom::element> ObjectFields::find(std::string_view key) const {
   for (const auto& [k, v] : fields_) {
-    if (k.size() == key.size() && k == key) return dom::element(v);
+    if (k == key) return dom::element(v);
   }
   return simdjson::NO_SUCH_FIELD;
 }

@@ -2,10 +2,11 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -67,12 +68,13 @@ void render_response(const Response& res, std::string& out) {
 // One connection. Lives on its own strand; every async call binds shared_from_this().
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
   friend class HttpServer;
+  using Clock = std::chrono::steady_clock;
 
  public:
   HttpSession(tcp::socket&& socket, std::shared_ptr<HttpServer> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {
+      : socket_(std::move(socket)), watchdog_(socket_.get_executor()), server_(std::move(server)) {
     boost::system::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = socket_.remote_endpoint(ec);
     if (!ec) peer_ = ep.address();
     // Beast reads max(512, free capacity) at a time, and the parser consumes what it reads, so
     // an unreserved buffer never grows past 512 bytes: a 2 KB webhook took five reads.
@@ -86,7 +88,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void start(std::list<std::weak_ptr<HttpSession>>::iterator registration) {
     registration_ = registration;
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->do_read(); });
   }
 
   // From HttpServer::begin_shutdown, on our strand.
@@ -94,21 +96,48 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     draining_ = true;
     if (idle_ && buffer_.size() == 0) {
       // Between requests: nobody is waiting for an answer from us.
-      beast::error_code ec;
-      stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-      stream_.close();
+      do_close();
     }
   }
 
  private:
+  // The connection's deadline. One timer per connection, armed lazily: each phase moves
+  // `deadline_`, and the timer, when it wakes, waits again if the deadline has moved on; only a
+  // deadline earlier than the timer's re-arms it. A timer per read and write (beast::tcp_stream's
+  // way) cost a timer-queue insert and cancel and two allocations for each. At the deadline the
+  // socket is closed, which ends the pending operation with operation_aborted; `timed_out_` says
+  // why.
+  void expires_after(Clock::duration d) {
+    deadline_ = Clock::now() + d;
+    if (waits_ == 0 || deadline_ < watchdog_.expiry()) watch();
+  }
+
+  void expires_never() { deadline_ = Clock::time_point::max(); }
+
+  void watch() {
+    ++waits_;
+    watchdog_.expires_at(deadline_);  // ends a wait for a later deadline with operation_aborted
+    watchdog_.async_wait([self = shared_from_this()](boost::system::error_code ec) { self->on_watchdog(ec); });
+  }
+
+  void on_watchdog(boost::system::error_code ec) {
+    --waits_;
+    // Cancelled, superseded by a newer wait, closed, or nothing to time (the next phase re-arms).
+    if (ec || waits_ > 0 || !socket_.is_open() || deadline_ == Clock::time_point::max()) return;
+    if (Clock::now() < deadline_) return watch();
+    timed_out_ = true;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
   void do_read() {
     if (draining_) return do_close();
     parser_.emplace();
     parser_->body_limit(server_->config_.max_body_bytes);
     parser_->header_limit(kHeaderLimitBytes);
     idle_ = buffer_.size() == 0;
-    stream_.expires_after(server_->config_.header_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
+    expires_after(server_->config_.header_timeout);
+    http::async_read_header(socket_, buffer_, *parser_,
                             beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
   }
 
@@ -117,22 +146,23 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (ec) return on_read_error(ec);
     // The read that brought the header usually brought the whole body too.
     if (parser_->is_done()) return on_read({}, 0);
-    stream_.expires_after(server_->config_.body_timeout);
-    http::async_read(stream_, buffer_, *parser_,
+    expires_after(server_->config_.body_timeout);
+    http::async_read(socket_, buffer_, *parser_,
                      beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
-    stream_.expires_never();  // the handler's own deadline (produce timeout) governs now
+    expires_never();  // the handler's own deadline (produce timeout) governs now
     auto req = std::make_shared<Request>(parser_->release());
     parser_.reset();
     server_->handler_.handle(
-        req, peer_, stream_.get_executor(),
+        req, peer_, socket_.get_executor(),
         [self = shared_from_this()](Response res) { self->send(std::move(res)); });
   }
 
   void on_read_error(beast::error_code ec) {
+    if (timed_out_) ec = beast::error::timeout;
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
         ec == asio::error::connection_reset || ec == asio::error::eof) {
       return do_close();
@@ -161,8 +191,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (draining_) res.keep_alive = false;
     const bool close = !res.keep_alive;
     render_response(res, out_);
-    stream_.expires_after(server_->config_.body_timeout);
-    asio::async_write(stream_, asio::buffer(out_),
+    expires_after(server_->config_.body_timeout);
+    asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
                         self->on_write(ec, close);
                       });
@@ -181,13 +211,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // client has read our answer.
   void do_linger_close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(std::chrono::seconds(2));
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    expires_after(std::chrono::seconds(2));
     do_drain();
   }
 
   void do_drain() {
-    stream_.async_read_some(asio::buffer(drain_),
+    socket_.async_read_some(asio::buffer(drain_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->drained_ += n;
                               if (ec || self->drained_ > (4u << 20)) return self->do_close();
@@ -197,11 +227,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void do_close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    watchdog_.cancel();  // its wait holds this session
   }
 
-  beast::tcp_stream stream_;
+  tcp::socket socket_;
+  asio::steady_timer watchdog_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  int waits_ = 0;  // waits of watchdog_ not yet completed
+  bool timed_out_ = false;
   std::shared_ptr<HttpServer> server_;
   asio::ip::address peer_;
   beast::flat_buffer buffer_;
@@ -287,7 +322,7 @@ void HttpServer::begin_shutdown() {
       if (auto s = weak.lock()) live.push_back(std::move(s));
     }
   }
-  for (auto& s : live) asio::post(s->stream_.get_executor(), [s] { s->on_shutdown(); });
+  for (auto& s : live) asio::post(s->socket_.get_executor(), [s] { s->on_shutdown(); });
 }
 
 }  // namespace stripe_sync

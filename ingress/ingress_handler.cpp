@@ -202,9 +202,10 @@ void IngressHandler::handle_webhook(std::shared_ptr<Request> req,
     log::info("webhook rejected", {{"reason", to_string(no->outcome)}, {"detail", no->message}});
     return respond(error_for(*req, no->code, no->message));
   }
-  // One allocation holds the webhook from here to its answer; each callback captures only it
-  // (a std::function keeps a capture that small without allocating). Whichever comes first on
-  // this strand answers: the delivery report or the deadline.
+  // One allocation holds the webhook from here to its answer, and each callback captures only
+  // its shared_ptr (libstdc++'s std::function still allocates for that capture: it keeps only
+  // trivially copyable callables in place). Whichever comes first on this strand answers: the
+  // delivery report or the deadline.
   struct InFlight {
     InFlight(IngressHandler& h, std::shared_ptr<Request> r, VerifiedEvent e, Respond a,
              const boost::asio::any_io_executor& ex, std::chrono::steady_clock::time_point s)

@@ -16,7 +16,8 @@
 # The rate steps send a pool of requests built and signed before the step (loadgen --pool), so
 # the client costs about what wrk does; the end-to-end steps build and sign each one (every event
 # id is new, so the worker applies each).
-# It writes bench/results/e2e-<commit>.json and appends the table to bench/README.md.
+# It writes bench/results/e2e-<commit>.json (e2e-<commit>-2.json and so on for further runs of one
+# commit) and appends the table to bench/README.md.
 #   bench/e2e.sh [SECONDS]      (default 10: the length of each load step)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -213,6 +214,9 @@ commit=$(git rev-parse --short HEAD)
 cpu_model=$(lscpu | sed -n 's/^Model name: *//p')
 mkdir -p bench/results
 result=bench/results/e2e-$commit.json
+# A second run of the same commit keeps the first's file: e2e-<commit>-2.json, -3, ...
+n=2
+while [ -e "$result" ]; do result=bench/results/e2e-$commit-$n.json; n=$((n + 1)); done
 /usr/bin/python3 - "$result" <<PY
 import json, sys
 d = {

@@ -36,19 +36,6 @@ constexpr const char* kAppKey = "hostile_app_key";
 constexpr const char* kAdminKey = "hostile_admin_key";
 constexpr std::size_t kMaxBody = 64 * 1024;
 
-int connect_to(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // Reads until the peer closes or `deadline`; returns what arrived.
 std::string read_all(int fd, std::chrono::milliseconds deadline) {
   std::string out;
@@ -90,7 +77,7 @@ Answer parse(const std::string& raw) {
 
 // Sends `bytes` (all at once) on a fresh connection and reads the answer until the server closes.
 Answer roundtrip(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds deadline = 10s) {
-  int fd = connect_to(port);
+  int fd = test::connect_loopback(port);
   if (fd < 0) return {};
   std::size_t sent = 0;
   while (sent < bytes.size()) {
@@ -297,7 +284,7 @@ TEST_F(HostileInput, SourceAllowlistIgnoresForgedForwardedFor) {
 
 TEST_F(HostileInput, ASlowClientLosesItsConnectionAndOthersAreServed) {
   start();
-  int fd = connect_to(port_);
+  int fd = test::connect_loopback(port_);
   ASSERT_GE(fd, 0);
   const std::string head = "POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\n";
   auto started = std::chrono::steady_clock::now();

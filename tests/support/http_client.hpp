@@ -31,6 +31,10 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
+// A plain TCP connection to 127.0.0.1:port for tests that write raw bytes: the descriptor, or -1
+// when the connect fails. The caller closes it.
+int connect_loopback(std::uint16_t port);
+
 // Sends a signed webhook on a fresh connection.
 HttpResult post_webhook(std::uint16_t port, const std::string& body, const std::string& signature);
 
